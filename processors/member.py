@@ -1,0 +1,365 @@
+"""The member aggregate: one member's state and every rule that changes it.
+
+The engine loads a member (a snapshot from the store), calls ``handle_*`` for each input of a batch
+in order, and writes back what changed in one atomic compare-and-set keyed by ``version``. The
+aggregate records what changed (``dirty``, ``new_src``, ``held_put``/``held_del``) and what to
+publish (``effects``). Idempotency: an input whose source id is already recorded is *replayed*
+(same outputs, no state change); the same id with other content is a CONFLICT dead letter.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from . import lots as lot_ops
+from .config import ProgramConfig
+from .earning import assess_bill, assess_posting, bonus_points, proportional_reversal
+from .fx import FxTable
+from .model import (ChargeAssessment, FolioPosting, Lots, MemberEnrollment, Outcome, PosBill, Qualifying,
+                    Reason, RedemptionRequest, Status)
+from .outcomes import (DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged)
+from .records import Entry, HeldEvent, SourceRecord
+from .redemption import quote
+from .status import evaluate, status_on, validity
+from .validity import expires_at, expiry_date, jst_date
+
+CHANNEL_LIKE = (Reason.CHANNEL_NOT_EARNING, Reason.RATE_PLAN_NOT_EARNING)
+
+
+@dataclass(slots=True)
+class Context:
+    cfg: ProgramConfig
+    fx: FxTable
+    now: datetime  # aware; the engine's clock (for hold grace periods)
+
+
+@dataclass
+class Member:
+    member_id: str
+    version: int = 0
+    enrolled_on: date | None = None
+    enrollment_state: str | None = None
+    lots: Lots = field(default_factory=Lots)
+    qualifying: dict[int, Qualifying] = field(default_factory=dict)
+    statuses: dict[int, str] = field(default_factory=dict)  # program year -> status
+    closed: dict[int, str] = field(default_factory=dict)  # evaluated year -> status attained
+    expired_count: dict[date, int] = field(default_factory=dict)  # lot -> expiry runs that took from it
+    src: dict[str, SourceRecord] = field(default_factory=dict)  # the loaded / new source records
+    held: dict[str, HeldEvent] = field(default_factory=dict)
+    # unit of work
+    dirty: set[str] = field(default_factory=set)  # "en", "lots", "Q:<y>", "S:<py>", "C:<y>", "X:<lot>"
+    new_src: set[str] = field(default_factory=set)
+    held_put: set[str] = field(default_factory=set)
+    held_del: set[str] = field(default_factory=set)
+    effects: Effects = field(default_factory=Effects)
+
+    # ------------------------------------------------------------------ state helpers
+    @property
+    def changed(self) -> bool:
+        return bool(self.dirty or self.new_src or self.held_put or self.held_del)
+
+    @property
+    def balance(self) -> int:
+        return self.lots.balance
+
+    def status_on(self, d: date) -> str:
+        return status_on(self.statuses, d)
+
+    def _q(self, year: int) -> Qualifying:
+        self.dirty.add(f"Q:{year}")
+        self.effects.index.add(("active", str(year)))
+        return self.qualifying.setdefault(year, Qualifying())
+
+    def _record(self, sid: str, rec: SourceRecord) -> None:
+        self.src[sid] = rec
+        self.new_src.add(sid)
+
+    def _move(self, sid: str, entry: Entry, at: datetime, event=None) -> None:
+        self.dirty.add("lots")
+        hotel = getattr(event, "hotel_code", None)
+        bdate = getattr(event, "business_date", None)
+        self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{entry.type}", sid, entry, at, hotel, bdate))
+
+    def _entry(self, type_: str, points: int, lot: date | None, balance_after: int | None = None) -> Entry:
+        return Entry(type_, points, lot, self.balance if balance_after is None else balance_after)
+
+    # ------------------------------------------------------------------ enrollment
+    def handle_enrollment(self, e: MemberEnrollment, ctx: Context) -> None:
+        if (self.enrolled_on, self.enrollment_state) != (e.enrolled_on, e.state):
+            self.enrolled_on, self.enrollment_state = e.enrolled_on, e.state
+            self.dirty.add("en")
+        self.retry_held(ctx)
+
+    # ------------------------------------------------------------------ charges
+    def handle_charge(self, ev: FolioPosting | PosBill, topic: str, raw: bytes, fp: str, ctx: Context) -> None:
+        sid = ev.source_id
+        rec = self.src.get(sid)
+        if rec is not None:
+            if rec.fingerprint != fp:
+                self._conflict(topic, raw, sid)
+            else:
+                self._replay_charge(sid, topic, ev, rec)
+            return
+        held = self.held.get(sid)
+        if held is not None:
+            if held.fingerprint != fp:
+                self._conflict(topic, raw, sid)
+            else:
+                self.effects.decisions.append(Decision(sid, topic, ev, Outcome.HELD.value, held.reason))
+            return
+        if self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx):
+            self.retry_held(ctx)  # an original may release its corrections
+
+    def retry_held(self, ctx: Context) -> None:
+        progress = True
+        while progress and self.held:
+            progress = False
+            for sid, h in sorted(self.held.items(), key=lambda kv: (kv[1].first_seen, kv[0])):
+                if self._decide_charge(h, ctx):
+                    del self.held[sid]
+                    self.held_put.discard(sid)
+                    self.held_del.add(sid)
+                    progress = True
+
+    def _conflict(self, topic: str, raw: bytes, sid: str) -> None:
+        self.effects.dead_letters.append(
+            DeadLetter(topic, raw, f"CONFLICT: {sid} was already received with other content", sid))
+
+    def _replay_charge(self, sid: str, topic: str, ev, rec: SourceRecord) -> None:
+        self.effects.decisions.append(Decision(
+            sid, topic, ev, rec.outcome, rec.reason, rec.detail, rec.eligible_amount_jpy, rec.fx_rate,
+            rec.base, rec.bonus, rec.reversed, rec.nights))
+        for e in rec.entries:
+            self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, _event_time(ev),
+                                                ev.hotel_code, ev.business_date))
+
+    def _hold(self, h: HeldEvent, reason: Reason, currency: str | None = None) -> bool:
+        if h.source_id in self.held and h.reason == reason.value and h.currency == currency:
+            return False  # still waiting for the same thing: nothing new to say
+        h = dataclasses.replace(h, reason=reason.value, currency=currency)
+        self.held[h.source_id] = h
+        self.held_put.add(h.source_id)
+        self.held_del.discard(h.source_id)
+        if reason is Reason.AWAITING_FX_RATE:
+            self.effects.index.add(("fxwait", currency or ""))
+        elif reason is Reason.AWAITING_ENROLLMENT:
+            self.effects.index.add(("unknown", h.first_seen.isoformat()))
+        self.effects.decisions.append(Decision(h.source_id, h.topic, h.event, Outcome.HELD.value, reason.value))
+        return False
+
+    def _final(self, h: HeldEvent, rec: SourceRecord) -> bool:
+        self._record(h.source_id, rec)
+        self._replay_charge(h.source_id, h.topic, h.event, rec)
+        return True
+
+    def _decide_charge(self, h: HeldEvent, ctx: Context) -> bool:
+        """Decide a charge; True when final (recorded), False when (still) held."""
+        ev, cfg = h.event, ctx.cfg
+        correction = _corrected_id(ev)
+        a = _assess(ev, cfg, ctx.fx, correction is not None)
+        depends_on_member = (a.outcome in (Outcome.EARNED, Outcome.HELD) or a.nights > 0
+                             or (correction is not None and a.reason in CHANNEL_LIKE))
+        if a.outcome is Outcome.REJECTED or not depends_on_member:
+            return self._final(h, SourceRecord(h.fingerprint, a.outcome.value, _v(a.reason)))
+        if self.enrolled_on is None:
+            if ctx.now - h.first_seen >= timedelta(hours=cfg.unknown_member_grace_hours):
+                self.effects.decisions.append(Decision(h.source_id, h.topic, ev, Outcome.REJECTED.value,
+                                                       Reason.UNKNOWN_MEMBER.value))
+                self.effects.dead_letters.append(DeadLetter(
+                    h.topic, h.raw, f"UNKNOWN_MEMBER: not enrolled {cfg.unknown_member_grace_hours} h after "
+                    f"first receipt ({h.first_seen.isoformat()})", h.source_id))
+                return True  # not recorded: republishing it after the enrollment earns normally
+            return self._hold(h, Reason.AWAITING_ENROLLMENT)
+        if self.enrollment_state == "CLOSED":
+            return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value, Reason.MEMBER_CLOSED.value))
+        if ev.business_date < self.enrolled_on:
+            return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value,
+                                               Reason.BEFORE_ENROLLMENT.value))
+        if correction is not None:
+            return self._correct(h, correction, ctx)
+        if a.outcome is Outcome.HELD:
+            return self._hold(h, Reason.AWAITING_FX_RATE, ev.currency)
+        return self._earn(h, a, ctx)
+
+    def _earn(self, h: HeldEvent, a: ChargeAssessment, ctx: Context) -> bool:
+        ev, cfg = h.event, ctx.cfg
+        bd = ev.business_date
+        base = a.base_points
+        bonus = bonus_points(base, self.status_on(bd), cfg) if base > 0 else 0
+        lot = expiry_date(bd, cfg)
+        entries = []
+        for type_, pts in (("EARN", base), ("BONUS", bonus)):
+            if pts > 0:
+                lot_ops.credit(self.lots, lot, pts)
+                entries.append(self._entry(type_, pts, lot))
+        if base + bonus > 0:
+            self.dirty.add("lots")
+            self.effects.index.add(("lots", lot.isoformat()))
+        if base > 0 or a.nights > 0:
+            q = self._q(bd.year)
+            q.points += base
+            q.nights += a.nights
+        amount = ev.amount if isinstance(ev, FolioPosting) else a.eligible_amount_jpy
+        return self._final(h, SourceRecord(
+            h.fingerprint, a.outcome.value, _v(a.reason), None, entries, a.eligible_amount_jpy, a.fx_rate,
+            base, bonus, 0, a.nights, year=bd.year, lot=lot, amount=amount, rem_amount=amount,
+            rem_base=base, rem_bonus=bonus, rem_nights=a.nights))
+
+    def _correct(self, h: HeldEvent, orig_sid: str, ctx: Context) -> bool:
+        ev = h.event
+        orig = self.src.get(orig_sid)
+        if orig is None:
+            return self._hold(h, Reason.AWAITING_ORIGINAL)
+        detail = f"corrects {orig_sid}"
+        if orig.rem_base + orig.rem_bonus + orig.rem_nights == 0 or orig.amount is None:
+            reason = Reason.ALREADY_REVERSED.value if orig.base + orig.bonus + orig.nights else orig.reason
+            return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value, reason, detail))
+        rem_amount = orig.rem_amount if orig.rem_amount is not None else orig.amount
+        corrected = abs(ev.amount) if isinstance(ev, FolioPosting) else rem_amount
+        full = corrected >= rem_amount
+        if full:
+            base_rev, bonus_rev, nights_rev = orig.rem_base, orig.rem_bonus, orig.rem_nights
+        else:
+            base_rev = proportional_reversal(orig.base, corrected, orig.amount, orig.rem_base, rem_amount)
+            bonus_rev = proportional_reversal(orig.bonus, corrected, orig.amount, orig.rem_bonus, rem_amount)
+            nights_rev = min(orig.rem_nights, abs(getattr(ev, "nights", 0)))
+        orig.rem_base -= base_rev
+        orig.rem_bonus -= bonus_rev
+        orig.rem_nights -= nights_rev
+        orig.rem_amount = max(rem_amount - corrected, type(rem_amount)(0))
+        orig.reversed += base_rev + bonus_rev
+        self.new_src.add(orig_sid)
+        if (base_rev or nights_rev) and orig.year is not None:
+            q = self._q(orig.year)
+            q.points -= base_rev
+            q.nights -= nights_rev
+        entries = []
+        total = base_rev + bonus_rev
+        if total:
+            lot_ops.take_for_reversal(self.lots, orig.lot, total)
+            self.dirty.add("lots")
+            entries.append(self._entry("REVERSAL", -total, orig.lot))
+        return self._final(h, SourceRecord(
+            h.fingerprint, Outcome.EARNED.value, None, detail, entries, reversed=total, nights=-nights_rev))
+
+    # ------------------------------------------------------------------ redemptions
+    def handle_redemption(self, req: RedemptionRequest, raw: bytes, fp: str, ctx: Context) -> None:
+        sid = req.source_id
+        rec = self.src.get(sid)
+        if rec is not None:
+            if rec.fingerprint != fp:
+                self._conflict("redemptions", raw, sid)
+                return
+        else:
+            rec = self._decide_redemption(req, fp, ctx)
+            self._record(sid, rec)
+        self.effects.redemptions.append(RedemptionDecision(
+            req, rec.outcome, rec.reason, rec.points, rec.lots_used,
+            rec.entries[-1].balance_after if rec.entries else self.balance))
+        for e in rec.entries:
+            self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, req.requested_at,
+                                                req.hotel_code))
+
+    def _decide_redemption(self, req: RedemptionRequest, fp: str, ctx: Context) -> SourceRecord:
+        def rejected(reason: str) -> SourceRecord:
+            return SourceRecord(fp, "REJECTED", reason)
+        if self.enrolled_on is None:
+            return rejected("UNKNOWN_MEMBER")
+        if self.enrollment_state == "CLOSED":
+            return rejected("MEMBER_CLOSED")
+        as_of = jst_date(req.requested_at)
+        if req.award == "CANCEL":
+            return self._cancel(req, fp, as_of)
+        q = quote(req, ctx.cfg)
+        if q.reason:
+            return rejected(q.reason)
+        used = lot_ops.spend(self.lots, q.points, as_of)
+        if used is None:
+            return rejected("INSUFFICIENT_POINTS")
+        self.dirty.add("lots")
+        return SourceRecord(fp, "APPROVED", entries=[self._entry("REDEEM", -q.points, None)],
+                            points=q.points, lots_used=used)
+
+    def _cancel(self, req: RedemptionRequest, fp: str, as_of: date) -> SourceRecord:
+        orig_sid = f"R:{req.cancels_request_id}"
+        orig = self.src.get(orig_sid) if req.cancels_request_id else None
+        if orig is None:
+            return SourceRecord(fp, "REJECTED", "UNKNOWN_REQUEST")
+        if orig.outcome != "APPROVED" or orig.lots_used == [] or orig.points <= 0:
+            return SourceRecord(fp, "REJECTED", "NOT_CANCELLABLE")
+        if orig.cancelled_by:
+            return SourceRecord(fp, "REJECTED", "ALREADY_CANCELLED")
+        restored, forfeited = lot_ops.restore(self.lots, orig.lots_used, as_of)
+        orig.cancelled_by = req.request_id
+        self.new_src.add(orig_sid)
+        self.dirty.add("lots")
+        lost = sum(p for _, p in forfeited)
+        total = sum(p for _, p in restored) + lost
+        entries = [self._entry("REFUND", total, None, self.balance + lost)]
+        if lost:
+            entries.append(self._entry("EXPIRE", -lost, forfeited[0][0]))
+        return SourceRecord(fp, "APPROVED", detail=f"cancels {orig_sid}", entries=entries, points=total,
+                            lots_used=restored)
+
+    # ------------------------------------------------------------------ year end, expiry
+    def close_year(self, year: int, cfg: ProgramConfig) -> StatusChanged | None:
+        """Evaluate ``year`` (program-rules §2). A year already closed changes nothing."""
+        if year in self.closed:
+            return None
+        q = self.qualifying.get(year, Qualifying())
+        ev = evaluate(year, q, cfg)
+        old = self.statuses.get(year, Status.REGULAR.value)
+        new = ev.status.value if isinstance(ev.status, Status) else str(ev.status)
+        self.closed[year] = new
+        self.dirty.add(f"C:{year}")
+        if new != Status.REGULAR.value:
+            self.statuses[year + 1] = new
+            self.dirty.add(f"S:{year + 1}")
+            self.effects.index.add(("status", str(year + 1)))
+        if ev.carried_points or ev.carried_nights:
+            nq = self._q(year + 1)
+            nq.carried_points += ev.carried_points
+            nq.carried_nights += ev.carried_nights
+        if new == old:
+            return None
+        valid_from, valid_until = validity(year)
+        change = StatusChanged(f"{self.member_id}/status/{year}", year, old, new, valid_from, valid_until,
+                               q.total_points, q.total_nights, ev.carried_points, ev.carried_nights,
+                               ev.qualified_by)
+        self.effects.status_changes.append(change)
+        return change
+
+    def expire(self, as_of: date) -> int:
+        """Remove what is left of lots expired as of ``as_of``; returns the points expired."""
+        total = 0
+        for lot, pts in lot_ops.expire(self.lots, as_of):
+            n = self.expired_count.get(lot, 0) + 1
+            self.expired_count[lot] = n
+            self.dirty.add(f"X:{lot.isoformat()}")
+            sid = f"X:{lot.isoformat()}:{n}"
+            self._move(sid, self._entry("EXPIRE", -pts, lot), expires_at(lot))
+            total += pts
+        return total
+
+
+def _v(reason) -> str | None:
+    return reason.value if reason is not None else None
+
+
+def _corrected_id(ev) -> str | None:
+    if isinstance(ev, FolioPosting):
+        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount < 0 else None
+    return f"B:{ev.voids_bill_id}" if ev.voids_bill_id else None
+
+
+def _assess(ev, cfg: ProgramConfig, fx: FxTable, is_correction: bool) -> ChargeAssessment:
+    if isinstance(ev, FolioPosting):
+        if ev.corrects_posting_id and not is_correction:
+            ev = dataclasses.replace(ev, corrects_posting_id=None)  # an upward correction earns like a charge
+        return assess_posting(ev, cfg, fx)
+    return assess_bill(ev, cfg, fx)
+
+
+def _event_time(ev) -> datetime:
+    return ev.posted_at if isinstance(ev, FolioPosting) else ev.closed_at

@@ -1,0 +1,245 @@
+"""Avro codec for the engine's topics.
+
+Two wire formats, both accepted by :meth:`Codec.decode`:
+
+* Avro single-object encoding (no registry): ``C3 01`` + 8-byte CRC-64-AVRO fingerprint of the
+  schema's parsing canonical form (little-endian) + Avro binary body.
+* Confluent wire format (``SCHEMA_REGISTRY_URL`` set): ``00`` + 4-byte big-endian schema id + body.
+
+Records are plain dicts holding ``Decimal``, ``datetime.date`` and timezone-aware ``datetime``
+values, exactly as fastavro returns them. Nothing is read or fetched at import time.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from io import BytesIO
+from typing import Mapping
+
+import fastavro
+from fastavro import schemaless_reader, schemaless_writer
+from fastavro.read import SchemaResolutionError
+
+from . import catalog
+from .catalog import Schema
+from .explain import first_problem
+from .errors import CodecError, DecodeError, EncodeError, RegistryError
+from .registry import RegistryClient
+
+__all__ = ["Codec", "CodecError", "DecodeError", "EncodeError", "RegistryError", "SINGLE_OBJECT_MAGIC"]
+
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = 0
+_MISSING_ID_TTL = 30.0  # seconds an id the registry did not know is not asked for again
+
+
+class _Writer:
+    """How to read bodies written with one registry schema id."""
+    __slots__ = ("name", "writer", "reader")
+
+    def __init__(self, name: str, writer: dict, reader: dict | None):
+        self.name, self.writer, self.reader = name, writer, reader
+
+
+class Codec:
+    """Encodes and decodes the records of ``schemas/*.avsc``.
+
+    ``registry_url`` None: single-object encoding, and Confluent-framed input is refused.
+    Otherwise encode registers schemas under ``<topic>-value`` subjects and writes the Confluent
+    format; decode accepts both. Thread-safe for use from several threads (caches only grow)."""
+
+    def __init__(self, registry_url: str | None = None, *, timeout: float = 5.0):
+        schemas = catalog.load()
+        self._schemas: dict[str, Schema] = dict(schemas)
+        self._by_fp: dict[bytes, Schema] = {s.fingerprint: s for s in schemas.values()}
+        self._by_full: dict[str, Schema] = {s.full_name: s for s in schemas.values()}
+        self._so_header: dict[str, bytes] = {n: SINGLE_OBJECT_MAGIC + s.fingerprint for n, s in schemas.items()}
+        self.registry = RegistryClient(registry_url, timeout=timeout) if registry_url else None
+        self._cf_header: dict[tuple[str, str], bytes] = {}  # (subject, name) -> 00 + id
+        self._by_id: dict[int, _Writer] = {}
+        self._missing_ids: dict[int, float] = {}
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Codec":
+        """A codec using ``SCHEMA_REGISTRY_URL`` when set (and not empty)."""
+        env = os.environ if env is None else env
+        return cls((env.get("SCHEMA_REGISTRY_URL") or "").strip() or None)
+
+    def __repr__(self) -> str:
+        return f"Codec(registry={self.registry.url if self.registry else None!r})"
+
+    # ------------------------------------------------------------------ schemas
+
+    def names(self) -> list[str]:
+        """Short names of all records, sorted."""
+        return sorted(self._schemas)
+
+    def schema(self, name: str) -> Schema:
+        s = self._schemas.get(name) or catalog.get(name)
+        if s is None:
+            raise KeyError(f"unknown record type {name!r} (known: {', '.join(self.names())})")
+        return s
+
+    def fingerprint(self, name: str) -> bytes:
+        """CRC-64-AVRO fingerprint of ``name``'s canonical form, little-endian (8 bytes)."""
+        return self.schema(name).fingerprint
+
+    # ------------------------------------------------------------------ encode
+
+    def encode(self, name: str, record: dict, subject: str | None = None) -> bytes:
+        """Avro-encode ``record`` as a ``name``. ``subject`` (registry only) defaults to
+        ``<name>-value``; producers pass ``<topic>-value``. Raises EncodeError for a record that
+        does not fit, RegistryError when the registry cannot register the schema."""
+        s = self._schemas.get(name)
+        if s is None:
+            raise EncodeError(None, f"unknown record type {name!r}")
+        rec = s.check(record)
+        if self.registry is None:
+            header = self._so_header[name]
+        else:
+            header = self._cf_header.get((subject or name + "-value", name)) or self._register(s, subject)
+        buf = BytesIO()
+        buf.write(header)
+        try:
+            schemaless_writer(buf, s.parsed, rec, strict_allow_default=True, disable_tuple_notation=True)
+        except Exception as e:  # fastavro raises ValueError/TypeError/OverflowError/...
+            raise EncodeError(*_explain(s, rec, e)) from None
+        return buf.getvalue()
+
+    def _register(self, s: Schema, subject: str | None) -> bytes:
+        subject = subject or s.name + "-value"
+        schema_id = self.registry.register(subject, s.text)
+        header = bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big")
+        self._by_id.setdefault(schema_id, _Writer(s.name, s.parsed, None))
+        self._cf_header[(subject, s.name)] = header
+        return header
+
+    # ------------------------------------------------------------------ decode
+
+    def decode(self, data: bytes) -> tuple[str, dict]:
+        """(record name, record) from either wire format. Raises only DecodeError."""
+        if type(data) is not bytes:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise DecodeError(f"expected bytes, got {type(data).__name__}")
+            data = bytes(data)
+        n = len(data)
+        if n == 0:
+            raise DecodeError("empty value")
+        first = data[0]
+        if first == 0xC3:
+            if n < 10 or data[1] != 0x01:
+                raise DecodeError("truncated single-object header" if n < 10 else "not Avro framing")
+            s = self._by_fp.get(data[2:10])
+            if s is None:
+                raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
+            name, writer, reader, offset = s.name, s.parsed, None, 10
+        elif first == CONFLUENT_MAGIC:
+            if n < 5:
+                raise DecodeError("truncated Confluent header")
+            w = self._writer(int.from_bytes(data[1:5], "big"))
+            name, writer, reader, offset = w.name, w.writer, w.reader, 5
+        else:
+            raise DecodeError(f"not Avro framing (first byte {first:#04x}; expected C3 01 or 00)")
+        fo = BytesIO(data)
+        fo.seek(offset)
+        try:
+            record = schemaless_reader(fo, writer, reader)
+        except Exception as e:
+            raise DecodeError(f"{name}: {_read_problem(e)}") from None
+        end = fo.tell()
+        if end != n:
+            raise DecodeError(f"{name}: {n - end} trailing bytes after the record")
+        if not isinstance(record, dict):
+            raise DecodeError(f"{name}: not a record")
+        return name, record
+
+    def decode_as(self, name: str, data: bytes) -> dict:
+        """Decode and check the record type is ``name``."""
+        got, record = self.decode(data)
+        if got != name:
+            raise DecodeError(f"expected a {name}, got a {got}")
+        return record
+
+    def decode_many(self, values: list[bytes]) -> list[tuple[str, dict] | DecodeError]:
+        """Decode a batch; a value that cannot be decoded yields its DecodeError in its place."""
+        decode = self.decode
+        out: list = []
+        append = out.append
+        for v in values:
+            try:
+                append(decode(v))
+            except DecodeError as e:
+                append(e)
+        return out
+
+    def _writer(self, schema_id: int) -> _Writer:
+        w = self._by_id.get(schema_id)
+        if w is not None:
+            return w
+        if self.registry is None:
+            raise DecodeError(f"Confluent wire format (schema id {schema_id}) needs a schema registry; "
+                              "set SCHEMA_REGISTRY_URL")
+        until = self._missing_ids.get(schema_id)
+        if until is not None and time.monotonic() < until:
+            raise DecodeError(f"unknown schema id {schema_id}")
+        try:
+            text = self.registry.schema_by_id(schema_id)
+        except RegistryError as e:
+            raise DecodeError(f"schema id {schema_id}: {e.reason}", transient=e.transient) from None
+        if text is None:
+            self._missing_ids[schema_id] = time.monotonic() + _MISSING_ID_TTL
+            raise DecodeError(f"unknown schema id {schema_id}")
+        w = self._by_id[schema_id] = self._writer_for(schema_id, text)
+        return w
+
+    def _writer_for(self, schema_id: int, text: str) -> _Writer:
+        try:
+            raw = json.loads(text)
+            parsed = fastavro.parse_schema(raw, named_schemas={})
+        except Exception as e:
+            raise DecodeError(f"schema id {schema_id} is not a valid Avro schema: {e}") from None
+        full = parsed.get("name", "") if isinstance(parsed, dict) else ""
+        local = self._by_full.get(full)
+        if local is None:  # not one of ours: decode with the writer's schema as is
+            return _Writer(full or str(parsed), parsed, None)
+        if raw == local.raw or raw_logical_equal(raw, local.raw):
+            return _Writer(local.name, local.parsed, None)
+        return _Writer(local.name, parsed, local.parsed)  # resolve the writer's version to ours
+
+
+def raw_logical_equal(a: dict, b: dict) -> bool:
+    """Same schema apart from docs/defaults formatting: compare with ``doc`` keys removed."""
+    def strip(x):
+        if isinstance(x, dict):
+            return {k: strip(v) for k, v in x.items() if k != "doc"}
+        if isinstance(x, list):
+            return [strip(v) for v in x]
+        return x
+    return strip(a) == strip(b)
+
+
+def _read_problem(e: Exception) -> str:
+    if isinstance(e, (EOFError, StopIteration)):
+        return "truncated body"
+    if isinstance(e, UnicodeDecodeError):
+        return "corrupt body: invalid UTF-8 in a string"
+    if isinstance(e, IndexError):
+        return "unknown enum symbol or union branch (index out of range); body corrupt or written with another schema"
+    if isinstance(e, SchemaResolutionError):
+        msg = str(e)
+        if "symbol" in msg.lower():
+            return f"unknown enum symbol: {msg}"
+        return f"incompatible writer schema: {msg}"
+    return f"corrupt or truncated body ({type(e).__name__}: {e})"
+
+
+def _explain(s: Schema, record: dict, e: Exception) -> tuple[str | None, str]:
+    """A readable reason for a fastavro write failure (slow path: only on errors)."""
+    try:
+        problem = first_problem(s.parsed, record)
+    except Exception:
+        problem = None
+    if problem is not None:
+        return problem
+    return None, f"does not match {s.name}: {type(e).__name__}: {e}"

@@ -1,0 +1,239 @@
+"""`harmony` — the command line of the One Harmony engine (interfaces.md)."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+DEV_ENV = Path(".harmony") / "dev.env"
+
+
+def load_dev_env() -> None:
+    """Commands run beside `harmony dev` find its broker and Redis through .harmony/dev.env."""
+    if DEV_ENV.exists():
+        for line in DEV_ENV.read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key and key not in os.environ:
+                os.environ[key] = value
+
+
+def settings():
+    from .settings import Settings
+    return Settings()
+
+
+# ---------------------------------------------------------------------------------------- commands
+def cmd_dev(args) -> int:
+    from .devstack import RedisServer, TansuBroker, free_port
+    from .topics import Topics, create_topics
+    started = []
+    try:
+        if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            port = 9092 if _port_free(9092) else free_port()
+            broker = TansuBroker(port=port).start()
+            started.append(broker)
+            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
+        if not os.environ.get("REDIS_URL"):
+            redis_server = RedisServer(appendonly=True, workdir=Path(".harmony") / "redis").start()
+            started.append(redis_server)
+            os.environ["REDIS_URL"] = redis_server.url
+        if not os.environ.get("HARMONY_WEB_PORT") and not _port_free(6066):
+            os.environ["HARMONY_WEB_PORT"] = str(free_port())
+        DEV_ENV.parent.mkdir(exist_ok=True)
+        DEV_ENV.write_text("".join(f"{k}={os.environ[k]}\n" for k in
+                                   ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "HARMONY_WEB_PORT") if k in os.environ))
+        s = settings()
+        created = create_topics(s.bootstrap, Topics.from_env())
+        print(f"harmony dev: Kafka {s.bootstrap}  Redis {s.redis_url}  ({len(created)} topics created)")
+        print(f"harmony dev: API on http://{s.web_host}:{s.web_port}/members/<id>  (health: /health, metrics: /metrics)")
+        print("harmony dev: in another terminal: harmony publish pms.folio-postings.v1 examples/postings.jsonl; "
+              "harmony wait; harmony member show OH0000001")
+        print("harmony dev: Ctrl-C stops the worker, the broker and Redis")
+        from .app import run_worker
+        run_worker(s, args.loglevel)
+        return 0
+    finally:
+        for proc in reversed(started):
+            proc.stop()
+        if DEV_ENV.exists():
+            DEV_ENV.unlink()
+
+
+def _port_free(port: int) -> bool:
+    import socket
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def cmd_worker(args) -> int:
+    from .app import run_worker
+    run_worker(settings(), args.loglevel)
+    return 0
+
+
+def cmd_topics_create(args) -> int:
+    from .topics import Topics, create_topics
+    s = settings()
+    created = create_topics(s.bootstrap, Topics.from_env(), partitions=args.partitions)
+    topics = Topics.from_env().all()
+    for t in topics:
+        print(("created  " if t in created else "exists   ") + t)
+    return 0
+
+
+def cmd_publish(args) -> int:
+    from .publishing import publish_file
+    s = settings()
+    sent, bad = publish_file(s, args.topic, Path(args.file))
+    print(f"published {sent} records to {args.topic}" + (f"; {bad} bad lines not sent" if bad else ""))
+    return 1 if bad else 0
+
+
+def cmd_wait(args) -> int:
+    from .lag import wait_until_caught_up
+    from .worker import fx_reader_group
+    s = settings()
+    t = s.topics
+    started = time.monotonic()
+    try:
+        wait_until_caught_up(s.bootstrap, s.group, [x for x in t.inputs if x != t.fx], args.timeout)
+        remaining = max(args.timeout - (time.monotonic() - started), 1.0)
+        wait_until_caught_up(s.bootstrap, fx_reader_group(s.group), [t.fx], remaining)
+    except TimeoutError as exc:
+        print(f"harmony wait: {exc}", file=sys.stderr)
+        return 1
+    print(f"caught up ({time.monotonic() - started:.1f} s)")
+    return 0
+
+
+def _engine():
+    from .worker import Worker
+    w = Worker(settings())
+    w.build()
+    return w
+
+
+def cmd_member_show(args) -> int:
+    from .member_view import member_json, member_text
+    w = _engine()
+    view = member_json(w.engine.store, args.member_id, ledger=args.entries)
+    if view is None:
+        print(f"unknown member {args.member_id}", file=sys.stderr)
+        return 1
+    print(json.dumps(view, indent=2) if args.json else member_text(view))
+    return 0
+
+
+def cmd_close_year(args) -> int:
+    from .app import run_job
+    report = run_job(_engine(), {"job": "close-year", "year": args.year})
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_expire(args) -> int:
+    from .app import run_job
+    as_of = args.as_of or date.today().isoformat()
+    report = run_job(_engine(), {"job": "expire", "as_of": as_of})
+    print(json.dumps(report))
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from .simulate import main as simulate_main
+    return simulate_main(args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+    return bench_main(args)
+
+
+# ---------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harmony", description="One Harmony points engine")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("dev", help="embedded default: local broker + Redis + topics + worker")
+    d.add_argument("--loglevel", default="warning")
+    d.set_defaults(func=cmd_dev)
+
+    w = sub.add_parser("worker", help="run the processor against KAFKA_BOOTSTRAP_SERVERS / REDIS_URL")
+    w.add_argument("--loglevel", default="info")
+    w.set_defaults(func=cmd_worker)
+
+    t = sub.add_parser("topics", help="topic administration")
+    tsub = t.add_subparsers(dest="topics_command", required=True)
+    tc = tsub.add_parser("create", help="create every topic (idempotent)")
+    tc.add_argument("--partitions", type=int, default=None)
+    tc.set_defaults(func=cmd_topics_create)
+
+    pub = sub.add_parser("publish", help="validate JSON lines and publish them Avro-encoded")
+    pub.add_argument("topic")
+    pub.add_argument("file")
+    pub.set_defaults(func=cmd_publish)
+
+    wt = sub.add_parser("wait", help="block until the worker has processed everything published so far")
+    wt.add_argument("--timeout", type=float, default=60.0)
+    wt.set_defaults(func=cmd_wait)
+
+    m = sub.add_parser("member", help="member state")
+    msub = m.add_subparsers(dest="member_command", required=True)
+    ms = msub.add_parser("show", help="balance, status, lots, qualifying counters, last entries")
+    ms.add_argument("member_id")
+    ms.add_argument("--json", action="store_true")
+    ms.add_argument("--entries", type=int, default=20)
+    ms.set_defaults(func=cmd_member_show)
+
+    cy = sub.add_parser("close-year", help="year-end status evaluation of YEAR, now")
+    cy.add_argument("year", type=int)
+    cy.set_defaults(func=cmd_close_year)
+
+    ex = sub.add_parser("expire", help="point expiry as of DATE, now")
+    ex.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD (JST); default today")
+    ex.set_defaults(func=cmd_expire)
+
+    sim = sub.add_parser("simulate", help="publish realistic PMS/POS traffic")
+    sim.add_argument("--events", type=int, default=10_000)
+    sim.add_argument("--members", type=int, default=1_000)
+    sim.add_argument("--rate", type=float, default=0, help="events/s (0: as fast as possible)")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--start", default="2026-04-01", help="first business date")
+    sim.add_argument("--days", type=int, default=180)
+    sim.set_defaults(func=cmd_simulate)
+
+    b = sub.add_parser("bench", help="end-to-end throughput and latency benchmark")
+    b.add_argument("--events", type=int, default=200_000)
+    b.add_argument("--members", type=int, default=100_000)
+    b.add_argument("--partitions", type=int, default=6)
+    b.add_argument("--workers", type=int, default=1)
+    b.add_argument("--naive-events", type=int, default=20_000)
+    b.add_argument("--latency-rate", type=float, default=2000.0)
+    b.add_argument("--latency-seconds", type=float, default=10.0)
+    b.add_argument("--json", dest="json_out", default=None)
+    b.add_argument("--seed", type=int, default=1)
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dev_env()
+    logging.basicConfig(level=os.environ.get("HARMONY_LOGLEVEL", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    if args.command in ("dev", "worker"):
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

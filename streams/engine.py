@@ -1,0 +1,267 @@
+"""The batch engine: a batch of input messages in, member state applied in Redis, output records out.
+
+Independent of the Kafka client (the worker feeds it); one batch costs two pipelined Redis round
+trips: load every member of the batch (one script call each), then compare-and-set each changed
+member (one script call each). A member that changed meanwhile (another worker, a job) is reloaded
+and decided again, so nothing is lost or applied twice.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterable
+
+from processors.fx import FxTable
+from processors.member import Context, Member
+from processors.model import FolioPosting, Outcome, PosBill, Reason, RedemptionRequest
+from processors.outcomes import Decision, Effects
+from schemas.codec import Codec, DecodeError
+
+from .events import InvalidEvent, fingerprint, has_member, to_domain
+from .member_store import MemberStore
+from .metrics import Metrics
+from .outputs import OutputBuilder, OutRecord
+from .topics import Topics
+
+log = logging.getLogger(__name__)
+MAX_CAS_ROUNDS = 10
+
+
+@dataclass(slots=True)
+class Message:
+    """The parts of a Kafka message the engine reads."""
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(slots=True)
+class Item:
+    kind: str  # enroll, charge, redeem
+    event: Any
+    topic: str
+    raw: bytes
+    fp: str
+
+
+@dataclass
+class BatchResult:
+    records: list[OutRecord] = field(default_factory=list)
+    positions: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset per partition
+    members: int = 0
+    cas_retries: int = 0
+
+
+class Engine:
+    def __init__(self, topics: Topics, codec: Codec, store: MemberStore, config_source: Callable,
+                 fx: FxTable, metrics: Metrics, clock: Callable[[], datetime] | None = None):
+        self.topics = topics
+        self.codec = codec
+        self.store = store
+        self.config_source = config_source  # () -> ProgramConfig (hot-reloaded)
+        self.fx = fx
+        self.metrics = metrics
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.out = OutputBuilder(topics, codec)
+        self.record_names = {topics.postings: "FolioPosting", topics.bills: "PosBill", topics.fx: "FxRate",
+                             topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest"}
+        self.kinds = {topics.postings: "charge", topics.bills: "charge", topics.enrollments: "enroll",
+                      topics.redemptions: "redeem"}
+
+    def context(self) -> Context:
+        return Context(self.config_source(), self.fx, self.clock())
+
+    # ------------------------------------------------------------------ input
+    def decode(self, msg: Message, result: BatchResult):
+        """The domain event of a message, or None when it went to the dead-letter topic."""
+        name = self.record_names.get(msg.topic)
+        try:
+            if name is None:
+                raise InvalidEvent(f"not an input topic of the engine: {msg.topic}")
+            if msg.value is None:
+                raise InvalidEvent("empty message (no value)")
+            record_name, record = self.codec.decode(msg.value)
+            if record_name != name:
+                raise InvalidEvent(f"{msg.topic} carries {name} records, got {record_name}")
+            return to_domain(name, record)
+        except (DecodeError, InvalidEvent) as exc:
+            result.records.append(self.out.dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
+                                                       f"{type(exc).__name__}: {exc}"))
+            self.metrics.inc("harmony_dead_letters_total", topic=msg.topic)
+            return None
+
+    def process(self, messages: Iterable[Message]) -> BatchResult:
+        """Apply a batch of input messages; returns the records to publish and the positions reached."""
+        result = BatchResult()
+        by_member: dict[str, list[Item]] = defaultdict(list)
+        enrollments: dict[str, list[Item]] = defaultdict(list)
+        ctx = self.context()
+        fx_changed: set[str] = set()
+        for msg in messages:
+            result.positions[(msg.topic, msg.partition)] = msg.offset + 1
+            self.metrics.inc("harmony_events_in_total", topic=msg.topic)
+            if msg.topic == self.topics.fx and msg.value is None:
+                continue  # a tombstone on the compacted FX topic
+            event = self.decode(msg, result)
+            if event is None:
+                continue
+            kind = self.kinds.get(msg.topic)
+            if kind is None:  # FX rates
+                if self.fx.add(event):
+                    fx_changed.add(event.currency)
+                continue
+            if not has_member(event.member_id):
+                self._memberless(kind, event, msg.topic, ctx, result)
+                continue
+            item = Item(kind, event, msg.topic, msg.value, fingerprint(msg.value))
+            (enrollments if kind == "enroll" else by_member)[event.member_id].append(item)
+        members = {mid: enrollments.get(mid, []) + by_member.get(mid, []) for mid in {*enrollments, *by_member}}
+        self.run(members, ctx, result)
+        if fx_changed:
+            self.release_fx(fx_changed, result)
+        return result
+
+    def _memberless(self, kind: str, event, topic: str, ctx: Context, result: BatchResult) -> None:
+        if kind == "charge":
+            d = Decision(event.source_id, topic, event, Outcome.EXCLUDED.value, Reason.NO_MEMBER.value)
+            self.metrics.inc("harmony_decisions_total", outcome=d.outcome, reason=d.reason)
+            result.records.append(self.out.decision(None, d, ctx.cfg.version))
+        elif kind == "redeem":
+            result.records.append(self.out.rejected_request(event, "UNKNOWN_MEMBER"))
+        else:
+            result.records.append(self.out.dead_letter(topic, -1, -1, None, b"", "enrollment without member_id"))
+
+    # ------------------------------------------------------------------ members
+    def run(self, items: dict[str, list[Item]], ctx: Context, result: BatchResult,
+            job: Callable[[Member], None] | None = None) -> dict[str, Member]:
+        """Handle each member's items in order (and ``job``), then compare-and-set; repeat for conflicts."""
+        pending = dict(items)
+        done: dict[str, Member] = {}
+        rounds = 0
+        while pending:
+            rounds += 1
+            if rounds > MAX_CAS_ROUNDS:
+                raise RuntimeError(f"members kept changing under the engine: {sorted(pending)[:5]}")
+            loaded = self.store.load_many({mid: _wanted(its) for mid, its in pending.items()})
+            for mid, its in pending.items():
+                m = loaded[mid]
+                for it in its:
+                    if it.kind == "charge":
+                        m.handle_charge(it.event, it.topic, it.raw, it.fp, ctx)
+                    elif it.kind == "redeem":
+                        m.handle_redemption(it.event, it.raw, it.fp, ctx)
+                    else:
+                        m.handle_enrollment(it.event, ctx)
+                if job is not None:
+                    job(m)
+            changed = [m for m in loaded.values() if m.changed]
+            if changed:
+                pipe = self.store.redis.pipeline(transaction=False)
+                for m in changed:
+                    self.store.queue_save(pipe, m)
+                replies = pipe.execute()
+                failed = {m.member_id for m, (ok, _) in zip(changed, replies) if not int(ok)}
+            else:
+                failed = set()
+            result.cas_retries += len(failed)
+            for mid, m in loaded.items():
+                if mid not in failed:
+                    done[mid] = m
+            pending = {mid: pending[mid] for mid in failed}
+        self._index(done.values())
+        for m in done.values():
+            self._emit(m, ctx, result)
+        result.members += len(done)
+        return done
+
+    def _index(self, members: Iterable[Member]) -> None:
+        pipe = None
+        for m in members:
+            for kind, value in m.effects.index:
+                pipe = pipe or self.store.redis.pipeline(transaction=False)
+                if kind == "unknown":
+                    grace = self.config_source().unknown_member_grace_hours * 3600
+                    deadline = datetime.fromisoformat(value).timestamp() + grace
+                    pipe.zadd("idx:unknown", {m.member_id: deadline}, lt=True)
+                else:
+                    pipe.sadd(f"idx:{kind}:{value}", m.member_id)
+                    if kind == "lots":
+                        pipe.sadd("idx:lotdates", value)
+        if pipe is not None:
+            pipe.execute()
+
+    def _emit(self, m: Member, ctx: Context, result: BatchResult) -> None:
+        eff: Effects = m.effects
+        version = ctx.cfg.version
+        for d in eff.decisions:
+            self.metrics.inc("harmony_decisions_total", outcome=d.outcome, reason=d.reason or "")
+            result.records.append(self.out.decision(m.member_id, d, version))
+        for mv in eff.moves:
+            result.records.append(self.out.entry(m.member_id, mv, version))
+        for r in eff.redemptions:
+            self.metrics.inc("harmony_redemptions_total", outcome=r.outcome, reason=r.reason or "")
+            result.records.append(self.out.redemption(m.member_id, r))
+        for s in eff.status_changes:
+            result.records.append(self.out.status(m.member_id, s))
+        for dl in eff.dead_letters:
+            self.metrics.inc("harmony_dead_letters_total", topic=dl.topic)
+            result.records.append(self.out.dead_letter(dl.topic, -1, -1, m.member_id.encode(), dl.raw, dl.error))
+        if m.changed or eff.moves:
+            result.records.append(self.out.balance(m, ctx.now))
+
+    # ------------------------------------------------------------------ releases of held inputs
+    def release_fx(self, currencies: Iterable[str], result: BatchResult | None = None) -> BatchResult:
+        """Retry the inputs held for an FX rate of these currencies."""
+        result = result or BatchResult()
+        for cur in currencies:
+            key = f"idx:fxwait:{cur}"
+            members = [m.decode() for m in self.store.redis.smembers(key)]
+            if not members:
+                continue
+            ctx = self.context()
+            done = self.run({mid: [] for mid in members}, ctx, result, job=lambda m: m.retry_held(ctx))
+            still = [mid for mid, m in done.items()
+                     if any(h.currency == cur for h in m.held.values())]
+            gone = set(members) - set(still)
+            if gone:
+                self.store.redis.srem(key, *gone)
+        return result
+
+    def release_unknown(self, result: BatchResult | None = None) -> BatchResult:
+        """Reject (UNKNOWN_MEMBER) inputs whose member did not enroll within the grace period."""
+        result = result or BatchResult()
+        ctx = self.context()
+        due = [m.decode() for m in self.store.redis.zrangebyscore("idx:unknown", "-inf", ctx.now.timestamp())]
+        if due:
+            done = self.run({mid: [] for mid in due}, ctx, result, job=lambda m: m.retry_held(ctx))
+            grace = ctx.cfg.unknown_member_grace_hours * 3600
+            pipe = self.store.redis.pipeline(transaction=False)
+            for mid, m in done.items():
+                waiting = [h.first_seen for h in m.held.values() if h.reason == "AWAITING_ENROLLMENT"]
+                if waiting:
+                    pipe.zadd("idx:unknown", {mid: min(waiting).timestamp() + grace}, xx=True)
+                else:
+                    pipe.zrem("idx:unknown", mid)
+            pipe.execute()
+        return result
+
+
+def _wanted(items: list[Item]) -> list[str]:
+    sids = []
+    for it in items:
+        ev = it.event
+        if it.kind == "charge":
+            sids.append(ev.source_id)
+            if isinstance(ev, FolioPosting) and ev.corrects_posting_id:
+                sids.append("P:" + ev.corrects_posting_id)
+            elif isinstance(ev, PosBill) and ev.voids_bill_id:
+                sids.append("B:" + ev.voids_bill_id)
+        elif it.kind == "redeem":
+            sids.append(ev.source_id)
+            if ev.cancels_request_id:
+                sids.append("R:" + ev.cancels_request_id)
+    return sids

@@ -1,0 +1,42 @@
+"""Decoded Avro records -> the domain records of ``processors.model``."""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from processors.model import BillLine, FolioPosting, FxRate, MemberEnrollment, PosBill, RedemptionRequest
+
+RECORD_CLASSES = {
+    "FolioPosting": FolioPosting,
+    "PosBill": PosBill,
+    "FxRate": FxRate,
+    "MemberEnrollment": MemberEnrollment,
+    "RedemptionRequest": RedemptionRequest,
+}
+
+
+class InvalidEvent(ValueError):
+    """A record that decoded but cannot become a domain event."""
+
+
+def to_domain(name: str, record: dict[str, Any]):
+    cls = RECORD_CLASSES.get(name)
+    if cls is None:
+        raise InvalidEvent(f"no domain event for record {name}")
+    try:
+        if cls is PosBill:
+            record = dict(record)
+            record["lines"] = tuple(BillLine(line["kind"], line["amount"]) for line in record["lines"])
+        return cls(**record)
+    except (TypeError, KeyError) as exc:
+        raise InvalidEvent(f"{name}: {exc}") from None
+
+
+def fingerprint(value: bytes) -> str:
+    """Content fingerprint of an Avro message body, independent of the framing (single-object/Confluent)."""
+    body = value[10:] if value[:2] == b"\xc3\x01" else value[5:]
+    return hashlib.blake2b(body, digest_size=8).hexdigest()
+
+
+def has_member(member_id: str | None) -> bool:
+    return bool(member_id and member_id.strip())

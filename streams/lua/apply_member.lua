@@ -1,0 +1,43 @@
+-- Compare-and-set of one member: applies everything a batch changed, or nothing.
+-- KEYS[1] core hash, KEYS[2] source records, KEYS[3] held inputs, KEYS[4] recent ledger (list)
+-- ARGV[1] the version the changes were decided on, ARGV[2] how many ledger entries to keep,
+-- then five groups, each a count followed by its items:
+--   core fields to set (field, value)*, core fields to delete (field)*,
+--   source records to set (id, record)*, held inputs to set (id, blob)*, held inputs to delete (id)*,
+--   ledger entries to append (entry)*
+-- Returns {1, new version} when applied, {0, current version} when the member changed meanwhile
+-- (the engine then reloads the member and decides again: nothing is lost or applied twice).
+local current = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if current ~= tonumber(ARGV[1]) then
+  return {0, current}
+end
+local keep = tonumber(ARGV[2])
+local i = 3
+
+local function pairs_into(key)
+  local n = tonumber(ARGV[i]); i = i + 1
+  local chunk = {}
+  for j = 1, n do
+    chunk[#chunk + 1] = ARGV[i]; chunk[#chunk + 1] = ARGV[i + 1]; i = i + 2
+    if #chunk >= 200 then redis.call('HSET', key, unpack(chunk)); chunk = {} end
+  end
+  if #chunk > 0 then redis.call('HSET', key, unpack(chunk)) end
+end
+
+local function delete_from(key)
+  local n = tonumber(ARGV[i]); i = i + 1
+  for j = 1, n do redis.call('HDEL', key, ARGV[i]); i = i + 1 end
+end
+
+pairs_into(KEYS[1])
+delete_from(KEYS[1])
+pairs_into(KEYS[2])
+pairs_into(KEYS[3])
+delete_from(KEYS[3])
+local n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  for j = 1, n do redis.call('RPUSH', KEYS[4], ARGV[i]); i = i + 1 end
+  redis.call('LTRIM', KEYS[4], -keep, -1)
+end
+redis.call('HSET', KEYS[1], 'v', current + 1)
+return {1, current + 1}

@@ -1,0 +1,43 @@
+"""Publishing output records with confirmed delivery (a batch counts as done only when delivered)."""
+from __future__ import annotations
+
+from .engine import BatchResult
+from .kafka import make_producer
+from .metrics import Metrics
+
+MAX_MESSAGE = 10 * 1024 * 1024
+
+
+class DeliveryFailed(RuntimeError):
+    pass
+
+
+class Publisher:
+    def __init__(self, bootstrap: str, metrics: Metrics | None = None, **overrides):
+        self.metrics = metrics or Metrics()
+        self._errors: list[str] = []
+        self.producer = make_producer(bootstrap, **{"message.max.bytes": MAX_MESSAGE,
+                                                    "on_delivery": self._on_delivery, **overrides})
+
+    def _on_delivery(self, err, msg) -> None:
+        if err is not None:
+            self._errors.append(f"{msg.topic()}: {err}")
+
+    def __call__(self, result: BatchResult, timeout: float = 30.0) -> None:
+        """Publish every record of ``result`` and wait until all are acknowledged."""
+        self._errors.clear()
+        produce, poll = self.producer.produce, self.producer.poll
+        for r in result.records:
+            while True:
+                try:
+                    produce(r.topic, r.value, r.key, headers=r.headers)
+                    break
+                except BufferError:
+                    poll(0.05)
+            self.metrics.inc("harmony_events_out_total", topic=r.topic)
+        remaining = self.producer.flush(timeout)
+        if remaining or self._errors:
+            raise DeliveryFailed(f"{remaining} records undelivered; errors: {self._errors[:3]}")
+
+    def close(self) -> None:
+        self.producer.flush(10)

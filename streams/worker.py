@@ -1,0 +1,231 @@
+"""The hot path: a confluent-kafka batch loop around the engine.
+
+Per batch: consume up to N messages from the input topics (one consumer group, range assignment so
+partition i of every member-keyed topic lands on the same worker), apply them through the engine
+(Redis state), publish the outputs and wait for their delivery, record the positions in Redis, then
+commit the offsets. A crash anywhere replays the batch; the member scripts make the replay a no-op
+apart from re-publishing the same (deterministic) records.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+
+from processors.fx import FxTable
+from schemas.codec import Codec
+
+from .config_file import ConfigFile
+from .engine import BatchResult, Engine, Message
+from .events import to_domain
+from .kafka import make_consumer
+from .member_store import MemberStore
+from .metrics import Metrics
+from .publisher import Publisher
+from .redis_client import connect
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 10 * 1024 * 1024
+
+
+class Worker:
+    """Owns the clients; ``run(stop)`` loops until ``stop`` is set. Clients are created in run()."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None, clock=None):
+        self.s = settings
+        self.metrics = metrics or Metrics()
+        self.clock = clock
+        self.fx = FxTable()
+        self.config = ConfigFile(settings.config_path)
+        self.codec = Codec(settings.registry_url)
+        self.redis = None
+        self.engine: Engine | None = None
+        self.ready = threading.Event()
+        self.last_error: str | None = None
+        self._assigned: set[tuple[str, int]] = set()
+
+    # ------------------------------------------------------------------ setup
+    def job_publisher(self) -> Publisher:
+        """A publisher for jobs (close-year, expiry) run beside the batch loop."""
+        if getattr(self, "_job_publisher", None) is None:
+            self._job_publisher = Publisher(self.s.bootstrap, self.metrics)
+        return self._job_publisher
+
+    def _decode_held(self, topic: str, raw: bytes):
+        name, record = self.codec.decode(raw)
+        return to_domain(name, record)
+
+    def build(self) -> Engine:
+        self.redis = connect(self.s.redis_url)
+        store = MemberStore(self.redis, self._decode_held)
+        self.engine = Engine(self.s.topics, self.codec, store, self.config, self.fx, self.metrics, self.clock)
+        return self.engine
+
+    def _on_assign(self, consumer, partitions):
+        """Start each partition where Redis says its effects end (Redis is the source of truth: after
+        a Redis restart that lost its last second, we replay from what it still has)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for tp in partitions:
+            pipe.get(self.s.position_key(tp.topic, tp.partition))
+        for tp, pos in zip(partitions, pipe.execute()):
+            if pos is not None:
+                tp.offset = int(pos)
+        consumer.assign(partitions)
+        self._assigned = {(tp.topic, tp.partition) for tp in partitions}
+        log.info("assigned %d partitions", len(partitions))
+
+    def _on_revoke(self, consumer, partitions):
+        consumer.unassign()
+        self._assigned = set()
+
+    # ------------------------------------------------------------------ loop
+    def run(self, stop: threading.Event) -> None:
+        engine = self.engine or self.build()
+        s = self.s
+        producer = Publisher(s.bootstrap, self.metrics)
+        consumer = make_consumer(s.group, s.bootstrap, **{"session.timeout.ms": s.session_timeout_ms,
+                                                          "fetch.max.bytes": 2 * MAX_MESSAGE,
+                                                          "max.partition.fetch.bytes": MAX_MESSAGE})
+        fx_consumer = make_consumer(fx_reader_group(s.group), s.bootstrap, **{"enable.partition.eof": True})
+        try:
+            self._load_fx(fx_consumer)
+            consumer.subscribe([t for t in s.topics.inputs if t != s.topics.fx],
+                               on_assign=self._on_assign, on_revoke=self._on_revoke)
+            self.ready.set()
+            next_sweep = time.monotonic() + s.sweep_seconds
+            while not stop.is_set():
+                self._poll_fx(fx_consumer, producer)
+                msgs = consumer.consume(s.batch_size, timeout=0.05)
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+                         for m in msgs if not m.error()]
+                for m in msgs:
+                    if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error: %s", m.error())
+                if batch:
+                    self._apply(batch, consumer, producer)
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + s.sweep_seconds
+                    self.sweep(producer)
+                self._lag(consumer)
+        finally:
+            self.ready.clear()
+            try:
+                producer.close()
+            finally:
+                fx_consumer.close()
+                consumer.close()
+
+    def _apply(self, batch: list[Message], consumer, producer) -> None:
+        started = time.perf_counter()
+        try:
+            result = self.engine.process(batch)
+            self._publish(result, producer)
+        except Exception as exc:  # Redis down, delivery failed, a bug: replay the batch later
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("batch failed; it will be replayed")
+            first: dict[tuple[str, int], int] = {}
+            for m in batch:
+                first.setdefault((m.topic, m.partition), m.offset)
+            for (topic, partition), offset in first.items():
+                if (topic, partition) in self._assigned:
+                    consumer.seek(TopicPartition(topic, partition, offset))
+            time.sleep(1.0)
+            return
+        self._advance(result, consumer)
+        self.last_error = None
+        self.metrics.inc("harmony_batches_total")
+        self.metrics.inc("harmony_batch_seconds_sum", time.perf_counter() - started)
+        self.metrics.inc("harmony_cas_retries_total", result.cas_retries)
+
+    def _publish(self, result: BatchResult, producer: Publisher) -> None:
+        producer(result)
+
+    def _advance(self, result: BatchResult, consumer) -> None:
+        if not result.positions:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        scripts = self.engine.store.scripts
+        for (topic, partition), nxt in result.positions.items():
+            scripts.position(keys=[self.s.position_key(topic, partition)], args=[nxt], client=pipe)
+        pipe.execute()
+        offsets = [TopicPartition(t, p, o) for (t, p), o in result.positions.items() if (t, p) in self._assigned]
+        if offsets:
+            try:
+                consumer.commit(offsets=offsets, asynchronous=True)
+            except KafkaException as exc:  # positions are in Redis; the next commit catches up
+                log.warning("offset commit failed: %s", exc)
+
+    # ------------------------------------------------------------------ FX rates (every worker reads all)
+    def _load_fx(self, fx_consumer) -> None:
+        md = fx_consumer.list_topics(self.s.topics.fx, timeout=10)
+        parts = md.topics[self.s.topics.fx].partitions if self.s.topics.fx in md.topics else {}
+        fx_consumer.assign([TopicPartition(self.s.topics.fx, p, OFFSET_BEGINNING) for p in parts])
+        pending = set(parts)
+        deadline = time.monotonic() + 30
+        while pending and time.monotonic() < deadline:
+            for m in fx_consumer.consume(1000, timeout=0.2):
+                if m.error():
+                    if m.error().code() == KafkaError._PARTITION_EOF:
+                        pending.discard(m.partition())
+                    continue
+                self._fx_message(m)
+                fx_consumer.commit(message=m, asynchronous=True)
+        log.info("FX rates loaded: %s", ", ".join(self.fx.currencies()) or "none")
+
+    def _fx_message(self, m) -> str | None:
+        if m.value() is None:
+            return None
+        try:
+            name, record = self.codec.decode(m.value())
+            rate = to_domain(name, record)
+        except Exception as exc:  # noqa: BLE001 - reported, never fatal
+            log.warning("bad FX record at %s[%d]@%d: %s", m.topic(), m.partition(), m.offset(), exc)
+            self.metrics.inc("harmony_dead_letters_total", topic=m.topic())
+            return None
+        self.metrics.inc("harmony_events_in_total", topic=m.topic())
+        return rate.currency if self.fx.add(rate) else None
+
+    def _poll_fx(self, fx_consumer, producer) -> None:
+        changed = set()
+        msgs = fx_consumer.consume(500, timeout=0)
+        for m in msgs:
+            if not m.error():
+                cur = self._fx_message(m)
+                if cur:
+                    changed.add(cur)
+        if changed:
+            self._publish(self.engine.release_fx(changed), producer)
+        done = {(m.topic(), m.partition()): m.offset() + 1 for m in msgs if not m.error()}
+        if done:  # for `harmony wait` (lag of the FX reader); the FX table itself is rebuilt at start
+            fx_consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in done.items()],
+                               asynchronous=True)
+
+    def sweep(self, producer) -> None:
+        """Retry what waits for FX (in case a rate raced a hold) and expire unknown-member holds."""
+        try:
+            self._publish(self.engine.release_fx(self.fx.currencies()), producer)
+            self._publish(self.engine.release_unknown(), producer)
+        except Exception:  # noqa: BLE001 - the next sweep tries again
+            log.exception("sweep failed")
+
+    def _lag(self, consumer) -> None:
+        for topic, partition in list(self._assigned)[:64]:
+            try:
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+                pos = consumer.position([TopicPartition(topic, partition)])[0].offset
+            except KafkaException:
+                continue
+            if high >= 0 and pos >= 0:
+                self.metrics.set("harmony_consumer_lag", max(high - pos, 0), topic=topic, partition=partition)
+
+
+def fx_reader_group(group: str) -> str:
+    return f"{group}.fx-reader"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
