@@ -72,8 +72,21 @@ def _port_free(port: int) -> bool:
 
 
 def cmd_worker(args) -> int:
+    if args.plain:
+        return run_plain_worker(settings())
     from .app import run_worker
     run_worker(settings(), args.loglevel)
+    return 0
+
+
+def run_plain_worker(s) -> int:
+    """The batch loop alone (no web server, no timers): for benchmarks and fault-injection tests."""
+    import threading
+    from .worker import Worker
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    Worker(s).run(stop)
     return 0
 
 
@@ -166,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = sub.add_parser("worker", help="run the processor against KAFKA_BOOTSTRAP_SERVERS / REDIS_URL")
     w.add_argument("--loglevel", default="info")
+    w.add_argument("--plain", action="store_true",
+                   help="only the batch loop (no HTTP API, no scheduled jobs): benchmarks, fault tests")
     w.set_defaults(func=cmd_worker)
 
     t = sub.add_parser("topics", help="topic administration")
@@ -227,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("HARMONY_LOGLEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    if args.command in ("dev", "worker"):
+    if args.command == "dev" or (args.command == "worker" and not args.plain):
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return args.func(args) or 0

@@ -23,6 +23,7 @@ from .events import InvalidEvent, fingerprint, has_member, to_domain
 from .member_store import MemberStore
 from .metrics import Metrics
 from .outputs import OutputBuilder, OutRecord
+from .redis_batch import Batch
 from .topics import Topics
 
 log = logging.getLogger(__name__)
@@ -160,10 +161,10 @@ class Engine:
                     job(m)
             changed = [m for m in loaded.values() if m.changed]
             if changed:
-                pipe = self.store.redis.pipeline(transaction=False)
+                batch = Batch(self.store.redis)
                 for m in changed:
-                    self.store.queue_save(pipe, m)
-                replies = pipe.execute()
+                    self.store.queue_save(batch, m)
+                replies = batch.execute()
                 failed = {m.member_id for m, (ok, _) in zip(changed, replies) if not int(ok)}
             else:
                 failed = set()
@@ -179,20 +180,27 @@ class Engine:
         return done
 
     def _index(self, members: Iterable[Member]) -> None:
-        pipe = None
+        """Global indexes (their own keys, outside the members' slots): idempotent adds."""
+        adds: dict[str, set[str]] = defaultdict(set)
+        deadlines: dict[str, float] = {}
+        grace = self.config_source().unknown_member_grace_hours * 3600
         for m in members:
             for kind, value in m.effects.index:
-                pipe = pipe or self.store.redis.pipeline(transaction=False)
                 if kind == "unknown":
-                    grace = self.config_source().unknown_member_grace_hours * 3600
                     deadline = datetime.fromisoformat(value).timestamp() + grace
-                    pipe.zadd("idx:unknown", {m.member_id: deadline}, lt=True)
+                    deadlines[m.member_id] = min(deadline, deadlines.get(m.member_id, deadline))
                 else:
-                    pipe.sadd(f"idx:{kind}:{value}", m.member_id)
+                    adds[f"idx:{kind}:{value}"].add(m.member_id)
                     if kind == "lots":
-                        pipe.sadd("idx:lotdates", value)
-        if pipe is not None:
-            pipe.execute()
+                        adds["idx:lotdates"].add(value)
+        if not adds and not deadlines:
+            return
+        batch = Batch(self.store.redis)
+        for key, values in adds.items():
+            batch.add(key, lambda p, k=key, v=list(values): p.sadd(k, *v))
+        if deadlines:
+            batch.add("idx:unknown", lambda p: p.zadd("idx:unknown", deadlines, lt=True))
+        batch.execute()
 
     def _emit(self, m: Member, ctx: Context, result: BatchResult) -> None:
         eff: Effects = m.effects
@@ -239,14 +247,13 @@ class Engine:
         if due:
             done = self.run({mid: [] for mid in due}, ctx, result, job=lambda m: m.retry_held(ctx))
             grace = ctx.cfg.unknown_member_grace_hours * 3600
-            pipe = self.store.redis.pipeline(transaction=False)
+            redis = self.store.redis
             for mid, m in done.items():
                 waiting = [h.first_seen for h in m.held.values() if h.reason == "AWAITING_ENROLLMENT"]
                 if waiting:
-                    pipe.zadd("idx:unknown", {mid: min(waiting).timestamp() + grace}, xx=True)
+                    redis.zadd("idx:unknown", {mid: min(waiting).timestamp() + grace}, xx=True)
                 else:
-                    pipe.zrem("idx:unknown", mid)
-            pipe.execute()
+                    redis.zrem("idx:unknown", mid)
         return result
 
 

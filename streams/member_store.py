@@ -21,6 +21,8 @@ from processors.member import Member
 from processors.model import Qualifying
 from processors.records import HeldEvent, SourceRecord
 
+from .redis_batch import Batch
+
 LEDGER_KEEP = 200
 
 
@@ -54,14 +56,15 @@ class MemberStore:
     def load_many(self, wants: dict[str, Iterable[str]]) -> dict[str, Member]:
         """Members by id, each with the source records named in ``wants[id]`` (if they exist)."""
         ids = list(wants)
-        pipe = self.redis.pipeline(transaction=False)
+        batch = Batch(self.redis)
         sid_lists = []
+        read = self.scripts.read
         for mid in ids:
             sids = list(dict.fromkeys(wants[mid]))
             sid_lists.append(sids)
             core, src, held, _ = member_keys(mid)
-            self.scripts.read(keys=[core, src, held], args=sids, client=pipe)
-        replies = pipe.execute()
+            batch.add(core, lambda p, k=[core, src, held], a=sids: read(keys=k, args=a, client=p))
+        replies = batch.execute()
         members = {mid: self._member(mid, reply, sids) for mid, reply, sids in zip(ids, replies, sid_lists)}
         self._load_originals_of_held(members.values())
         return members
@@ -76,10 +79,11 @@ class MemberStore:
                 missing[m.member_id] = need
         if not missing:
             return
-        pipe = self.redis.pipeline(transaction=False)
+        batch = Batch(self.redis)
         for mid, sids in missing.items():
-            pipe.hmget(member_keys(mid)[1], sids)
-        for (mid, sids), values in zip(missing.items(), pipe.execute()):
+            key = member_keys(mid)[1]
+            batch.add(key, lambda p, k=key, a=sids: p.hmget(k, a))
+        for (mid, sids), values in zip(missing.items(), batch.execute()):
             m = next(x for x in members if x.member_id == mid)
             for sid, raw in zip(sids, values):
                 if raw:
@@ -129,8 +133,8 @@ class MemberStore:
         return m
 
     # ------------------------------------------------------------------ save
-    def queue_save(self, pipe, m: Member) -> None:
-        """Queue the compare-and-set of ``m``'s changes on ``pipe`` (one EVALSHA)."""
+    def queue_save(self, batch: Batch, m: Member) -> None:
+        """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA)."""
         sets, dels = self._core_changes(m)
         args: list[Any] = [m.version, self.ledger_keep, len(sets) // 2, *sets, len(dels), *dels]
         args.append(len(m.new_src))
@@ -151,7 +155,9 @@ class MemberStore:
                                     "lot": e.lot.isoformat() if e.lot else None, "balance_after": e.balance_after,
                                     "source_id": mv.source_id, "at": mv.occurred_at.isoformat()},
                                    separators=(",", ":")))
-        self.scripts.apply(keys=list(member_keys(m.member_id)), args=args, client=pipe)
+        keys = list(member_keys(m.member_id))
+        apply = self.scripts.apply
+        batch.add(keys[0], lambda p: apply(keys=keys, args=args, client=p))
 
     def _core_changes(self, m: Member) -> tuple[list, list]:
         loaded = getattr(m, "_loaded_fields", set())

@@ -25,6 +25,7 @@ from .kafka import make_consumer
 from .member_store import MemberStore
 from .metrics import Metrics
 from .publisher import Publisher
+from .redis_batch import Batch
 from .redis_client import connect
 from .settings import Settings
 
@@ -68,10 +69,11 @@ class Worker:
     def _on_assign(self, consumer, partitions):
         """Start each partition where Redis says its effects end (Redis is the source of truth: after
         a Redis restart that lost its last second, we replay from what it still has)."""
-        pipe = self.redis.pipeline(transaction=False)
+        batch = Batch(self.redis)
         for tp in partitions:
-            pipe.get(self.s.position_key(tp.topic, tp.partition))
-        for tp, pos in zip(partitions, pipe.execute()):
+            key = self.s.position_key(tp.topic, tp.partition)
+            batch.add(key, lambda p, k=key: p.get(k))
+        for tp, pos in zip(partitions, batch.execute()):
             if pos is not None:
                 tp.offset = int(pos)
         consumer.assign(partitions)
@@ -147,11 +149,12 @@ class Worker:
     def _advance(self, result: BatchResult, consumer) -> None:
         if not result.positions:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        scripts = self.engine.store.scripts
+        batch = Batch(self.redis)
+        advance = self.engine.store.scripts.position
         for (topic, partition), nxt in result.positions.items():
-            scripts.position(keys=[self.s.position_key(topic, partition)], args=[nxt], client=pipe)
-        pipe.execute()
+            key = self.s.position_key(topic, partition)
+            batch.add(key, lambda p, k=key, n=nxt: advance(keys=[k], args=[n], client=p))
+        batch.execute()
         offsets = [TopicPartition(t, p, o) for (t, p), o in result.positions.items() if (t, p) in self._assigned]
         if offsets:
             try:

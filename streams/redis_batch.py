@@ -1,0 +1,51 @@
+"""Pipelined Redis commands that work on a single server and on Redis Cluster alike.
+
+redis-py's cluster pipeline refuses EVALSHA, so on a cluster the batch keeps one plain pipeline
+per node and routes each command by its key's slot (all keys of a member share one hash tag).
+Results come back in the order the commands were added.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from redis.cluster import RedisCluster
+
+
+class Batch:
+    def __init__(self, redis):
+        self.redis = redis
+        self.cluster = isinstance(redis, RedisCluster)
+        self._pipes: dict[str, Any] = {}
+        self._counts: dict[str, int] = {}
+        self._order: list[tuple[str, int]] = []
+
+    def _pipe(self, key: str):
+        if self.cluster:
+            node = self.redis.get_node_from_key(key)
+            name = node.name
+            if name not in self._pipes:
+                self._pipes[name] = self.redis.get_redis_connection(node).pipeline(transaction=False)
+        else:
+            name = ""
+            if name not in self._pipes:
+                self._pipes[name] = self.redis.pipeline(transaction=False)
+        return name, self._pipes[name]
+
+    def add(self, key: str, queue: Callable[[Any], Any]) -> None:
+        """Queue one command (``queue(pipe)``) routed by ``key``."""
+        name, pipe = self._pipe(key)
+        queue(pipe)
+        n = self._counts.get(name, 0)
+        self._counts[name] = n + 1
+        self._order.append((name, n))
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def execute(self) -> list:
+        results = {name: pipe.execute() for name, pipe in self._pipes.items()}
+        out = [results[name][i] for name, i in self._order]
+        self._pipes.clear()
+        self._counts.clear()
+        self._order.clear()
+        return out
