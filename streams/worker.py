@@ -48,6 +48,7 @@ class Worker:
         self.ready = threading.Event()
         self.last_error: str | None = None
         self._assigned: set[tuple[str, int]] = set()
+        self.faults = FaultPoints.from_env()
 
     # ------------------------------------------------------------------ setup
     def job_publisher(self) -> Publisher:
@@ -123,9 +124,12 @@ class Worker:
 
     def _apply(self, batch: list[Message], consumer, producer) -> None:
         started = time.perf_counter()
+        self.faults.point("before_apply")
         try:
             result = self.engine.process(batch)
+            self.faults.point("after_apply")
             self._publish(result, producer)
+            self.faults.point("after_publish")
         except Exception as exc:  # Redis down, delivery failed, a bug: replay the batch later
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("batch failed; it will be replayed")
@@ -224,6 +228,31 @@ class Worker:
                 continue
             if high >= 0 and pos >= 0:
                 self.metrics.set("harmony_consumer_lag", max(high - pos, 0), topic=topic, partition=partition)
+
+
+class FaultPoints:
+    """Fault injection for the reliability tests: HARMONY_CRASH_AT=<point> and
+    HARMONY_CRASH_AFTER=<n> SIGKILL this process the n-th time it reaches <point>
+    (before_apply, after_apply: Redis updated but nothing published, after_publish: published but
+    positions/offsets not committed). Off unless the variable is set."""
+
+    def __init__(self, point: str | None, after: int):
+        self.target, self.after, self.seen = point, after, 0
+
+    @classmethod
+    def from_env(cls) -> "FaultPoints":
+        import os
+        return cls(os.environ.get("HARMONY_CRASH_AT") or None, int(os.environ.get("HARMONY_CRASH_AFTER", "1")))
+
+    def point(self, name: str) -> None:
+        if self.target != name:
+            return
+        self.seen += 1
+        if self.seen >= self.after:
+            import os
+            import signal
+            log.warning("fault injection: SIGKILL at %s", name)
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fx_reader_group(group: str) -> str:
