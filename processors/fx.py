@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from datetime import date
-from decimal import Decimal
+from decimal import (MAX_EMAX, MIN_EMIN, ROUND_FLOOR, Context, Decimal, DivisionByZero, Inexact,
+                     InvalidOperation, Overflow)
 from typing import Iterator
 
 from processors.model import FxRate
@@ -36,8 +37,18 @@ def _make(n: int, exponent: int) -> Decimal:
     return Decimal(f"{n}E{exponent}")  # the constructor is exact, whatever the context precision
 
 
+# A context wide enough for any amount the engine accepts; Inexact is trapped, so a result is
+# either exact or an exception (then the integer-coefficient path below computes it exactly).
+_EXACT = Context(prec=120, rounding=ROUND_FLOOR, Emax=MAX_EMAX, Emin=MIN_EMIN,
+                 traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
+
+
 def mul_exact(a: Decimal, b: Decimal) -> Decimal:
     """a * b without rounding."""
+    try:
+        return _EXACT.multiply(a, b)
+    except (Inexact, TypeError):
+        pass
     na, ea = _coefficient(a)
     nb, eb = _coefficient(b)
     return _make(na * nb, ea + eb)
@@ -47,6 +58,14 @@ def add_exact(*values: Decimal) -> Decimal:
     """Sum of Decimals without rounding (Decimal(0) for no values)."""
     if not values:
         return Decimal(0)
+    try:
+        total = _EXACT.plus(values[0])
+        for v in values[1:]:
+            total = _EXACT.add(total, v)
+        if total.is_finite():
+            return total
+    except (Inexact, TypeError, InvalidOperation, AttributeError):
+        pass
     parts = [_coefficient(v) for v in values]
     low = min(e for _, e in parts)
     return _make(sum(n * 10 ** (e - low) for n, e in parts), low)
@@ -54,6 +73,8 @@ def add_exact(*values: Decimal) -> Decimal:
 
 def floor_int(d: Decimal) -> int:
     """The greatest integer <= d, exactly (toward -infinity)."""
+    if isinstance(d, Decimal) and d.is_finite() and d.adjusted() < 100:
+        return int(d.to_integral_value(rounding=ROUND_FLOOR))
     n, e = _coefficient(d)
     return n * 10 ** e if e >= 0 else n // 10 ** (-e)
 

@@ -74,7 +74,7 @@ class _Process:
 
     def __init__(self, workdir: str | os.PathLike[str] | None, port: int | None):
         self._own_dir = workdir is None
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix=f"harmony-{self.name}-"))
+        self.workdir = Path(workdir).resolve() if workdir else Path(tempfile.mkdtemp(prefix=f"harmony-{self.name}-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.log_path = self.workdir / f"{self.name}.log"

@@ -8,7 +8,7 @@ and decided again, so nothing is lost or applied twice.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable
@@ -55,6 +55,7 @@ class BatchResult:
     positions: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset per partition
     members: int = 0
     cas_retries: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # (outcome, reason) -> decisions
 
 
 class Engine:
@@ -102,9 +103,10 @@ class Engine:
         enrollments: dict[str, list[Item]] = defaultdict(list)
         ctx = self.context()
         fx_changed: set[str] = set()
+        topics_in: Counter = Counter()
         for msg in messages:
             result.positions[(msg.topic, msg.partition)] = msg.offset + 1
-            self.metrics.inc("harmony_events_in_total", topic=msg.topic)
+            topics_in[msg.topic] += 1
             if msg.topic == self.topics.fx and msg.value is None:
                 continue  # a tombstone on the compacted FX topic
             event = self.decode(msg, result)
@@ -124,12 +126,17 @@ class Engine:
         self.run(members, ctx, result)
         if fx_changed:
             self.release_fx(fx_changed, result)
+        for topic, n in topics_in.items():
+            self.metrics.inc("harmony_events_in_total", n, topic=topic)
+        for (outcome, reason), n in result.outcomes.items():
+            self.metrics.inc("harmony_decisions_total", n, outcome=outcome, reason=reason)
+        result.outcomes.clear()
         return result
 
     def _memberless(self, kind: str, event, topic: str, ctx: Context, result: BatchResult) -> None:
         if kind == "charge":
             d = Decision(event.source_id, topic, event, Outcome.EXCLUDED.value, Reason.NO_MEMBER.value)
-            self.metrics.inc("harmony_decisions_total", outcome=d.outcome, reason=d.reason)
+            result.outcomes[(d.outcome, d.reason)] += 1
             result.records.append(self.out.decision(None, d, ctx.cfg.version))
         elif kind == "redeem":
             result.records.append(self.out.rejected_request(event, "UNKNOWN_MEMBER"))
@@ -206,7 +213,7 @@ class Engine:
         eff: Effects = m.effects
         version = ctx.cfg.version
         for d in eff.decisions:
-            self.metrics.inc("harmony_decisions_total", outcome=d.outcome, reason=d.reason or "")
+            result.outcomes[(d.outcome, d.reason or "")] += 1
             result.records.append(self.out.decision(m.member_id, d, version))
         for mv in eff.moves:
             result.records.append(self.out.entry(m.member_id, mv, version))

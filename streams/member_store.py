@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import json
+
+import orjson
 from datetime import date, datetime
 from importlib import resources
 from typing import Any, Callable, Iterable
@@ -87,7 +89,7 @@ class MemberStore:
             m = next(x for x in members if x.member_id == mid)
             for sid, raw in zip(sids, values):
                 if raw:
-                    m.src[sid] = SourceRecord.from_dict(json.loads(raw))
+                    m.src[sid] = SourceRecord.from_dict(orjson.loads(raw))
 
     def load(self, member_id: str, sids: Iterable[str] = ()) -> Member:
         return self.load_many({member_id: sids})[member_id]
@@ -122,7 +124,7 @@ class MemberStore:
         m._loaded_fields = loaded_fields  # type: ignore[attr-defined]
         for sid, raw in zip(sids, records):
             if raw:
-                m.src[sid] = SourceRecord.from_dict(json.loads(raw))
+                m.src[sid] = SourceRecord.from_dict(orjson.loads(raw))
         it = iter(held_flat)
         for raw_sid, blob in zip(it, it):
             h = json.loads(blob)
@@ -139,7 +141,7 @@ class MemberStore:
         args: list[Any] = [m.version, self.ledger_keep, len(sets) // 2, *sets, len(dels), *dels]
         args.append(len(m.new_src))
         for sid in m.new_src:
-            args += [sid, json.dumps(m.src[sid].to_dict(), separators=(",", ":"))]
+            args += [sid, orjson.dumps(m.src[sid].to_dict())]
         args.append(len(m.held_put))
         for sid in m.held_put:
             h = m.held[sid]
@@ -151,10 +153,9 @@ class MemberStore:
         args.append(len(m.effects.moves))
         for mv in m.effects.moves:
             e = mv.entry
-            args.append(json.dumps({"id": mv.entry_id, "type": e.type, "points": e.points,
-                                    "lot": e.lot.isoformat() if e.lot else None, "balance_after": e.balance_after,
-                                    "source_id": mv.source_id, "at": mv.occurred_at.isoformat()},
-                                   separators=(",", ":")))
+            args.append(orjson.dumps({"id": mv.entry_id, "type": e.type, "points": e.points,
+                                      "lot": e.lot, "balance_after": e.balance_after,
+                                      "source_id": mv.source_id, "at": mv.occurred_at}))
         keys = list(member_keys(m.member_id))
         apply = self.scripts.apply
         batch.add(keys[0], lambda p: apply(keys=keys, args=args, client=p))

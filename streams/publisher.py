@@ -27,14 +27,20 @@ class Publisher:
         """Publish every record of ``result`` and wait until all are acknowledged."""
         self._errors.clear()
         produce, poll = self.producer.produce, self.producer.poll
+        counts: dict[str, int] = {}
         for r in result.records:
             while True:
                 try:
-                    produce(r.topic, r.value, r.key, headers=r.headers)
+                    if r.headers:
+                        produce(r.topic, r.value, r.key, headers=r.headers)
+                    else:
+                        produce(r.topic, r.value, r.key)
                     break
                 except BufferError:
                     poll(0.05)
-            self.metrics.inc("harmony_events_out_total", topic=r.topic)
+            counts[r.topic] = counts.get(r.topic, 0) + 1
+        for topic, n in counts.items():
+            self.metrics.inc("harmony_events_out_total", n, topic=topic)
         remaining = self.producer.flush(timeout)
         if remaining or self._errors:
             raise DeliveryFailed(f"{remaining} records undelivered; errors: {self._errors[:3]}")

@@ -36,7 +36,11 @@ pairs_into(KEYS[3])
 delete_from(KEYS[3])
 local n = tonumber(ARGV[i]); i = i + 1
 if n > 0 then
-  for j = 1, n do redis.call('RPUSH', KEYS[4], ARGV[i]); i = i + 1 end
+  local first = math.max(i, i + n - keep)  -- entries beyond what is kept are not even pushed
+  for j = first, i + n - 1, 200 do
+    redis.call('RPUSH', KEYS[4], unpack(ARGV, j, math.min(j + 199, i + n - 1)))
+  end
+  i = i + n
   redis.call('LTRIM', KEYS[4], -keep, -1)
 end
 redis.call('HSET', KEYS[1], 'v', current + 1)
