@@ -244,19 +244,23 @@ class Member:
             h.fingerprint, Outcome.EARNED.value, None, detail, entries, reversed=total, nights=-nights_rev))
 
     # ------------------------------------------------------------------ redemptions
-    def handle_redemption(self, req: RedemptionRequest, raw: bytes, fp: str, ctx: Context) -> None:
+    def handle_redemption(self, req: RedemptionRequest, raw: bytes, fp: str, ctx: Context,
+                          topic: str = "redemptions.requests.v1") -> None:
         sid = req.source_id
         rec = self.src.get(sid)
         if rec is not None:
             if rec.fingerprint != fp:
-                self._conflict("redemptions", raw, sid)
+                self._conflict(topic, raw, sid)
                 return
         else:
             rec = self._decide_redemption(req, fp, ctx)
+            if not rec.entries:
+                rec.balance = self.balance  # so a replay reports the same balance_after
             self._record(sid, rec)
         self.effects.redemptions.append(RedemptionDecision(
             req, rec.outcome, rec.reason, rec.points, rec.lots_used,
-            rec.entries[-1].balance_after if rec.entries else self.balance))
+            rec.entries[-1].balance_after if rec.entries else
+            rec.balance if rec.balance is not None else self.balance))
         for e in rec.entries:
             self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, req.requested_at,
                                                 req.hotel_code))
@@ -286,11 +290,14 @@ class Member:
         orig = self.src.get(orig_sid) if req.cancels_request_id else None
         if orig is None:
             return SourceRecord(fp, "REJECTED", "UNKNOWN_REQUEST")
-        if orig.outcome != "APPROVED" or orig.lots_used == [] or orig.points <= 0:
+        if orig.outcome != "APPROVED" or orig.lots_used == [] or orig.points <= 0 \
+                or not orig.entries or orig.entries[0].type != "REDEEM":  # a cancellation is not cancellable
             return SourceRecord(fp, "REJECTED", "NOT_CANCELLABLE")
         if orig.cancelled_by:
             return SourceRecord(fp, "REJECTED", "ALREADY_CANCELLED")
         restored, forfeited = lot_ops.restore(self.lots, orig.lots_used, as_of)
+        for lot, _ in restored:  # the expiry job may have dropped the member from this lot's index
+            self.effects.index.add(("lots", lot.isoformat()))
         orig.cancelled_by = req.request_id
         self.new_src.add(orig_sid)
         self.dirty.add("lots")

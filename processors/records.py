@@ -48,7 +48,11 @@ class SourceRecord:
     points: int = 0
     lots_used: list[tuple[date, int]] = field(default_factory=list)
     cancelled_by: str | None = None
+    balance: int | None = None  # a rejected redemption: the balance it reported (replayed as is)
 
+    # Stored compactly (Redis memory per member is a budget): fields equal to what they can be
+    # derived from are left out — base/bonus from the EARN/BONUS entries, the lot from the entries,
+    # the original amount from the eligible amount, the remaining figures from the originals.
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"f": self.fingerprint, "o": self.outcome}
         if self.reason:
@@ -58,40 +62,68 @@ class SourceRecord:
         if self.entries:
             d["e"] = [[e.type, e.points, e.lot.isoformat() if e.lot else None, e.balance_after]
                       for e in self.entries]
-        for key, attr in (("ea", "eligible_amount_jpy"), ("fx", "fx_rate"), ("am", "amount"),
-                          ("ra", "rem_amount")):
-            v = getattr(self, attr)
-            if v is not None:
-                d[key] = str(v)
-        for key, attr in (("b", "base"), ("bo", "bonus"), ("rv", "reversed"), ("n", "nights"),
-                          ("rb", "rem_base"), ("rbo", "rem_bonus"), ("rn", "rem_nights"), ("p", "points")):
+        if self.eligible_amount_jpy is not None:
+            d["ea"] = str(self.eligible_amount_jpy)
+        if self.fx_rate is not None:
+            d["fx"] = str(self.fx_rate)
+        if self.amount != self.eligible_amount_jpy:
+            d["am"] = str(self.amount) if self.amount is not None else None
+        base, bonus = self._entry_points()
+        if (self.base, self.bonus) != (base, bonus):
+            d["b"] = [self.base, self.bonus]
+        for key, attr in (("rv", "reversed"), ("n", "nights"), ("p", "points")):
             v = getattr(self, attr)
             if v:
                 d[key] = v
+        remaining = [str(self.rem_amount) if self.rem_amount is not None else None,
+                     self.rem_base, self.rem_bonus, self.rem_nights]
+        amount = self.amount if self.amount is not None else None
+        if remaining != [str(amount) if amount is not None else None, self.base, self.bonus, self.nights]:
+            d["rm"] = remaining
         if self.year is not None:
             d["y"] = self.year
-        if self.lot is not None:
-            d["l"] = self.lot.isoformat()
+        if self.lot != self._entry_lot():
+            d["l"] = self.lot.isoformat() if self.lot else None
         if self.lots_used:
             d["lu"] = [[lot.isoformat(), pts] for lot, pts in self.lots_used]
         if self.cancelled_by:
             d["x"] = self.cancelled_by
+        if self.balance is not None:
+            d["bal"] = self.balance
         return d
+
+    def _entry_points(self) -> tuple[int, int]:
+        base = sum(e.points for e in self.entries if e.type == "EARN")
+        bonus = sum(e.points for e in self.entries if e.type == "BONUS")
+        return base, bonus
+
+    def _entry_lot(self) -> date | None:
+        for e in self.entries:
+            if e.type in ("EARN", "BONUS"):
+                return e.lot
+        return None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "SourceRecord":
         def dec(key: str) -> Decimal | None:
-            return Decimal(d[key]) if key in d else None
-        return cls(
+            return Decimal(d[key]) if d.get(key) is not None else None
+        rec = cls(
             fingerprint=d["f"], outcome=d["o"], reason=d.get("r"), detail=d.get("dt"),
             entries=[Entry(t, p, date.fromisoformat(lot) if lot else None, bal) for t, p, lot, bal in d.get("e", ())],
-            eligible_amount_jpy=dec("ea"), fx_rate=dec("fx"), base=d.get("b", 0), bonus=d.get("bo", 0),
+            eligible_amount_jpy=dec("ea"), fx_rate=dec("fx"),
             reversed=d.get("rv", 0), nights=d.get("n", 0), year=d.get("y"),
-            lot=date.fromisoformat(d["l"]) if "l" in d else None, amount=dec("am"), rem_amount=dec("ra"),
-            rem_base=d.get("rb", 0), rem_bonus=d.get("rbo", 0), rem_nights=d.get("rn", 0),
             points=d.get("p", 0), lots_used=[(date.fromisoformat(lot), p) for lot, p in d.get("lu", ())],
-            cancelled_by=d.get("x"),
+            cancelled_by=d.get("x"), balance=d.get("bal"),
         )
+        rec.base, rec.bonus = d["b"] if "b" in d else rec._entry_points()
+        rec.lot = (date.fromisoformat(d["l"]) if d["l"] else None) if "l" in d else rec._entry_lot()
+        rec.amount = dec("am") if "am" in d else rec.eligible_amount_jpy
+        if "rm" in d:
+            ra, rec.rem_base, rec.rem_bonus, rec.rem_nights = d["rm"]
+            rec.rem_amount = Decimal(ra) if ra is not None else None
+        else:
+            rec.rem_amount, rec.rem_base, rec.rem_bonus, rec.rem_nights = rec.amount, rec.base, rec.bonus, rec.nights
+        return rec
 
 
 @dataclass(slots=True)

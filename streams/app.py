@@ -42,7 +42,7 @@ class EngineThread(Service):
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def _loop(self) -> None:
+    def _run_engine(self) -> None:
         delay = 1.0
         while not self.stop_event.is_set():
             try:
@@ -55,7 +55,7 @@ class EngineThread(Service):
                 delay = min(delay * 2, 30.0)
 
     async def on_start(self) -> None:
-        self.thread = threading.Thread(target=self._loop, name="harmony-engine", daemon=True)
+        self.thread = threading.Thread(target=self._run_engine, name="harmony-engine", daemon=True)
         self.thread.start()
 
     async def on_stop(self) -> None:

@@ -161,7 +161,7 @@ class Engine:
                     if it.kind == "charge":
                         m.handle_charge(it.event, it.topic, it.raw, it.fp, ctx)
                     elif it.kind == "redeem":
-                        m.handle_redemption(it.event, it.raw, it.fp, ctx)
+                        m.handle_redemption(it.event, it.raw, it.fp, ctx, it.topic)
                     else:
                         m.handle_enrollment(it.event, ctx)
                 if job is not None:

@@ -25,7 +25,7 @@ from processors.records import HeldEvent, SourceRecord
 
 from .redis_batch import Batch
 
-LEDGER_KEEP = 200
+LEDGER_KEEP = 100  # recent entries kept per member for the API; the full ledger is the topic
 
 
 def member_keys(member_id: str) -> tuple[str, str, str, str]:
@@ -153,9 +153,7 @@ class MemberStore:
         args.append(len(m.effects.moves))
         for mv in m.effects.moves:
             e = mv.entry
-            args.append(orjson.dumps({"id": mv.entry_id, "type": e.type, "points": e.points,
-                                      "lot": e.lot, "balance_after": e.balance_after,
-                                      "source_id": mv.source_id, "at": mv.occurred_at}))
+            args.append(orjson.dumps([e.type, e.points, e.lot, e.balance_after, mv.source_id, mv.occurred_at]))
         keys = list(member_keys(m.member_id))
         apply = self.scripts.apply
         batch.add(keys[0], lambda p: apply(keys=keys, args=args, client=p))
@@ -190,7 +188,12 @@ class MemberStore:
         """Ledger entries newest first, paged."""
         key = member_keys(member_id)[3]
         raw = self.redis.lrange(key, -(start + count), -(start + 1)) if count > 0 else []
-        return [json.loads(x) for x in reversed(raw)]
+        out = []
+        for x in reversed(raw):
+            type_, points, lot, balance_after, source_id, at = orjson.loads(x)
+            out.append({"id": f"{member_id}/{source_id}/{type_}", "type": type_, "points": points, "lot": lot,
+                        "balance_after": balance_after, "source_id": source_id, "at": at})
+        return out
 
     def ledger_length(self, member_id: str) -> int:
         return self.redis.llen(member_keys(member_id)[3])

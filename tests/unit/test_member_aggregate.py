@@ -202,7 +202,7 @@ def test_restored_lot_is_indexed_for_expiry():
     assert result(redeem(m, request("R1", "PAY_BY_POINTS", amount="500", at="2028-06-01")))[0] == "APPROVED"
     assert m.lots.by_expiry == {}
     eff = redeem(m, request("C1", "CANCEL", at="2029-01-20", cancels="R1"))
-    assert result(eff)[0] == "APPROVED" and m.lots.by_expiry == {L29: 300}
+    assert result(eff)[0] == "APPROVED" and m.lots.by_expiry == {L29: 400}
     assert ("lots", L29.isoformat()) in eff.index
 
 
@@ -301,7 +301,7 @@ def test_same_id_other_content_is_a_conflict():
     eff = redeem(m, request("R1", "BREAKFAST_ADULT", 2, at="2026-06-01"))
     assert eff.moves == [] and eff.redemptions == []
     (dl,) = eff.dead_letters
-    assert dl.error.startswith("CONFLICT: R:R1")
+    assert dl.error.startswith("CONFLICT: R:R1") and dl.topic == "redemptions.requests.v1"
     assert not m.changed and snapshot(m) == state
     invariant(m, led)
 
