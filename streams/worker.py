@@ -220,7 +220,13 @@ class Worker:
             log.exception("sweep failed")
 
     def _lag(self, consumer) -> None:
-        for topic, partition in list(self._assigned)[:64]:
+        """Consumer lag gauges from the high watermarks carried by fetch responses (right on Tansu
+        too, unlike ListOffsets); refreshed at most once a second."""
+        now = time.monotonic()
+        if now < getattr(self, "_lag_next", 0.0):
+            return
+        self._lag_next = now + 1.0
+        for topic, partition in list(self._assigned):
             try:
                 _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
                 pos = consumer.position([TopicPartition(topic, partition)])[0].offset
