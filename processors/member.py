@@ -53,6 +53,9 @@ class Member:
     held_put: set[str] = field(default_factory=set)
     held_del: set[str] = field(default_factory=set)
     effects: Effects = field(default_factory=Effects)
+    # filled by the store when saving (encoded records, the version written)
+    encoded_src: dict[str, bytes] = field(default_factory=dict)
+    saved_version: int | None = None
 
     # ------------------------------------------------------------------ state helpers
     @property
@@ -228,7 +231,7 @@ class Member:
         orig.rem_bonus -= bonus_rev
         orig.rem_nights -= nights_rev
         orig.rem_amount = max(rem_amount - corrected, type(rem_amount)(0))
-        orig.reversed += base_rev + bonus_rev
+        # (the original's own decision keeps reversed_points 0: a replay must re-emit it unchanged)
         self.new_src.add(orig_sid)
         if (base_rev or nights_rev) and orig.year is not None:
             q = self._q(orig.year)

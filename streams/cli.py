@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -40,6 +41,8 @@ def cmd_dev(args) -> int:
             started.append(broker)
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
         if not os.environ.get("REDIS_URL"):
+            if False:  # our broker starts empty (memory storage): the positions an earlier run left in
+                shutil.rmtree(Path(".harmony") / "redis", ignore_errors=True)  # Redis would skip its records
             redis_server = RedisServer(appendonly=True, workdir=Path(".harmony") / "redis").start()
             started.append(redis_server)
             os.environ["REDIS_URL"] = redis_server.url
@@ -158,6 +161,15 @@ def cmd_expire(args) -> int:
     return 0
 
 
+def cmd_rebuild(args) -> int:
+    from .config_file import load_config
+    from .rebuild import rebuild
+    s = settings()
+    stats = rebuild(s, force=args.force, grace_hours=load_config(s.config_path).unknown_member_grace_hours)
+    print(json.dumps(stats))
+    return 0
+
+
 def cmd_simulate(args) -> int:
     from .simulate import main as simulate_main
     return simulate_main(args)
@@ -214,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD (JST); default today")
     ex.set_defaults(func=cmd_expire)
 
+    rb = sub.add_parser("rebuild", help="rebuild member state in an empty Redis from Kafka (changelog + ledger)")
+    rb.add_argument("--force", action="store_true", help="overwrite a Redis that already holds member state")
+    rb.set_defaults(func=cmd_rebuild)
+
     sim = sub.add_parser("simulate", help="publish realistic PMS/POS traffic")
     sim.add_argument("--events", type=int, default=10_000)
     sim.add_argument("--members", type=int, default=1_000)
@@ -221,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--start", default="2026-04-01", help="first business date")
     sim.add_argument("--days", type=int, default=180)
+    sim.add_argument("--zipf", type=float, default=0.8, help="member activity skew: weight of rank r is r^-zipf")
+    sim.add_argument("--charges-only", action="store_true",
+                     help="send only the charges (the enrollments and FX rates were sent by an earlier run)")
+    sim.add_argument("--dry-run", action="store_true", help="generate and describe, send nothing")
+    sim.add_argument("--no-create-topics", action="store_true", help="do not create missing topics first")
     sim.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("bench", help="end-to-end throughput and latency benchmark")
@@ -233,6 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--latency-seconds", type=float, default=10.0)
     b.add_argument("--json", dest="json_out", default=None)
     b.add_argument("--seed", type=int, default=1)
+    b.add_argument("--start", default="2026-04-01", help="first business date of the traffic")
+    b.add_argument("--days", type=int, default=180)
+    b.add_argument("--zipf", type=float, default=0.8, help="member activity skew: weight of rank r is r^-zipf")
+    b.add_argument("--check", action="store_true",
+                   help="replay the same topics with one reference worker and compare every member's balance")
+    b.add_argument("--compare", metavar="FILE", default=None,
+                   help="compare the balances with an earlier bench JSON of the same traffic")
+    b.add_argument("--profile", metavar="FILE", default=None, help="run worker 0 under cProfile (slower)")
+    b.add_argument("--py-spy", dest="py_spy", metavar="FILE", default=None,
+                   help="sample worker 0 with py-spy during the timed engine phase (raw collapsed stacks)")
+    b.add_argument("--skip", default="", help="comma-separated phases to skip: limit, naive, latency")
+    b.add_argument("--private", action="store_true",
+                   help="start a private broker and Redis even if KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are set")
+    b.add_argument("--flush", action="store_true", help="empty the bench's Redis databases first (configured Redis)")
+    b.add_argument("--keep", action="store_true", help="keep the work dir (logs) after a successful run")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+import orjson
+
+from processors.earning import assess_bill, assess_posting
 from processors.fx import FxTable
 from processors.member import Context, Member
 from processors.model import FolioPosting, Outcome, PosBill, Reason, RedemptionRequest
@@ -71,6 +74,7 @@ class Engine:
         self.out = OutputBuilder(topics, codec)
         self.record_names = {topics.postings: "FolioPosting", topics.bills: "PosBill", topics.fx: "FxRate",
                              topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest"}
+        self.changelog = True  # publish member state to the changelog topic (rebuild after losing Redis)
         self.kinds = {topics.postings: "charge", topics.bills: "charge", topics.enrollments: "enroll",
                       topics.redemptions: "redeem"}
 
@@ -135,7 +139,10 @@ class Engine:
 
     def _memberless(self, kind: str, event, topic: str, ctx: Context, result: BatchResult) -> None:
         if kind == "charge":
-            d = Decision(event.source_id, topic, event, Outcome.EXCLUDED.value, Reason.NO_MEMBER.value)
+            # the rules' order of checks: invalid input (REJECTED) and non-participating hotel come first
+            a = (assess_posting if isinstance(event, FolioPosting) else assess_bill)(event, ctx.cfg, self.fx)
+            d = Decision(event.source_id, topic, event, a.outcome.value,
+                         a.reason.value if a.reason is not None else Reason.NO_MEMBER.value)
             result.outcomes[(d.outcome, d.reason)] += 1
             result.records.append(self.out.decision(None, d, ctx.cfg.version))
         elif kind == "redeem":
@@ -172,7 +179,12 @@ class Engine:
                 for m in changed:
                     self.store.queue_save(batch, m)
                 replies = batch.execute()
-                failed = {m.member_id for m, (ok, _) in zip(changed, replies) if not int(ok)}
+                failed = set()
+                for m, (ok, version) in zip(changed, replies):
+                    if int(ok):
+                        m.saved_version = int(version)
+                    else:
+                        failed.add(m.member_id)
             else:
                 failed = set()
             result.cas_retries += len(failed)
@@ -181,8 +193,10 @@ class Engine:
                     done[mid] = m
             pending = {mid: pending[mid] for mid in failed}
         self._index(done.values())
-        for m in done.values():
+        for mid, m in done.items():
             self._emit(m, ctx, result)
+            if self.changelog:
+                self._changelog(m, items.get(mid, ()), result)
         result.members += len(done)
         return done
 
@@ -227,6 +241,25 @@ class Engine:
             result.records.append(self.out.dead_letter(dl.topic, -1, -1, m.member_id.encode(), dl.raw, dl.error))
         if m.changed or eff.moves:
             result.records.append(self.out.balance(m, ctx.now))
+
+    def _changelog(self, m: Member, items, result: BatchResult) -> None:
+        """Member state records for the compacted changelog topic (`harmony rebuild` reads it).
+        Published for replays too, so a crash between the Redis update and the publish heals."""
+        if not (m.changed or items):
+            return
+        mid = m.member_id
+        version = m.saved_version if m.saved_version is not None else m.version
+        out = result.records
+        out.append(self.out.state("m|" + mid, orjson.dumps(self.store.core_fields(m, version))))
+        sids = set(m.new_src)
+        sids.update(s for s in _wanted(list(items)) if s in m.src)
+        for sid in sids:
+            blob = m.encoded_src.get(sid) or orjson.dumps(m.src[sid].to_dict())
+            out.append(self.out.state(f"s|{mid}|{sid}", blob))
+        for sid in m.held_put:
+            out.append(self.out.state(f"h|{mid}|{sid}", self.store.held_blob(m.held[sid])))
+        for sid in m.held_del:
+            out.append(self.out.state(f"h|{mid}|{sid}", None))
 
     # ------------------------------------------------------------------ releases of held inputs
     def release_fx(self, currencies: Iterable[str], result: BatchResult | None = None) -> BatchResult:

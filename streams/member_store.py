@@ -12,7 +12,6 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 from __future__ import annotations
 
 import base64
-import json
 
 import orjson
 from datetime import date, datetime
@@ -127,7 +126,7 @@ class MemberStore:
                 m.src[sid] = SourceRecord.from_dict(orjson.loads(raw))
         it = iter(held_flat)
         for raw_sid, blob in zip(it, it):
-            h = json.loads(blob)
+            h = orjson.loads(blob)
             raw = base64.b64decode(h["raw"])
             m.held[raw_sid.decode()] = HeldEvent(
                 raw_sid.decode(), h["topic"], self.decode_held(h["topic"], raw), raw, h["fp"], h["reason"],
@@ -140,14 +139,14 @@ class MemberStore:
         sets, dels = self._core_changes(m)
         args: list[Any] = [m.version, self.ledger_keep, len(sets) // 2, *sets, len(dels), *dels]
         args.append(len(m.new_src))
+        encoded = m.encoded_src = {}
         for sid in m.new_src:
-            args += [sid, orjson.dumps(m.src[sid].to_dict())]
+            encoded[sid] = blob = orjson.dumps(m.src[sid].to_dict())
+            args += [sid, blob]
         args.append(len(m.held_put))
         for sid in m.held_put:
             h = m.held[sid]
-            args += [sid, json.dumps({"topic": h.topic, "fp": h.fingerprint, "reason": h.reason,
-                                      "first_seen": h.first_seen.isoformat(), "currency": h.currency,
-                                      "raw": base64.b64encode(h.raw).decode()}, separators=(",", ":"))]
+            args += [sid, self.held_blob(h)]
         args.append(len(m.held_del))
         args += list(m.held_del)
         args.append(len(m.effects.moves))
@@ -157,6 +156,25 @@ class MemberStore:
         keys = list(member_keys(m.member_id))
         apply = self.scripts.apply
         batch.add(keys[0], lambda p: apply(keys=keys, args=args, client=p))
+
+    def core_fields(self, m: Member, version: int) -> dict[str, str | int]:
+        """The member's whole core hash as it stands after a save at ``version`` (for the changelog)."""
+        saved_dirty = m.dirty
+        m.dirty = {"lots"} | ({"en"} if m.enrolled_on else set()) | {f"Q:{y}" for y in m.qualifying} | \
+            {f"S:{y}" for y in m.statuses} | {f"C:{y}" for y in m.closed} | \
+            {f"X:{d.isoformat()}" for d in m.expired_count}
+        try:
+            sets, _ = self._core_changes(m)
+        finally:
+            m.dirty = saved_dirty
+        fields = dict(zip(sets[::2], sets[1::2]))
+        fields["v"] = version
+        return fields
+
+    def held_blob(self, h: HeldEvent) -> bytes:
+        return orjson.dumps({"topic": h.topic, "fp": h.fingerprint, "reason": h.reason,
+                             "first_seen": h.first_seen.isoformat(), "currency": h.currency,
+                             "raw": base64.b64encode(h.raw).decode()})
 
     def _core_changes(self, m: Member) -> tuple[list, list]:
         loaded = getattr(m, "_loaded_fields", set())

@@ -19,7 +19,7 @@ RATE = Decimal("0.000001")
 class OutRecord:
     topic: str
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: list[tuple[str, bytes]] | None = None
 
 
@@ -95,6 +95,14 @@ class OutputBuilder:
             "lots": [{"expires_on": d, "points": p} for d, p in sorted(m.lots.by_expiry.items()) if p],
             "version": m.version + 1, "updated_at": now,
         })
+
+    def state(self, key: str, value: bytes | None) -> OutRecord:
+        """A changelog record of member state (JSON; None deletes the key)."""
+        return OutRecord(self.t.state, key.encode(), value)
+
+    def positions(self, group: str, positions: dict[tuple[str, int], int]) -> list[OutRecord]:
+        return [self.state(f"p|{group}|{topic}|{partition}", str(offset).encode())
+                for (topic, partition), offset in positions.items()]
 
     def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
                     error: str) -> OutRecord:

@@ -22,6 +22,7 @@ class Settings:
     web_host: str = field(default_factory=lambda: os.environ.get("HARMONY_WEB_HOST", "127.0.0.1"))
     registry_url: str | None = field(default_factory=lambda: os.environ.get("SCHEMA_REGISTRY_URL") or None)
     session_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("HARMONY_SESSION_TIMEOUT_MS", "10000")))
+    changelog: bool = field(default_factory=lambda: os.environ.get("HARMONY_CHANGELOG", "1") not in ("0", "false", "no"))
     sweep_seconds: float = field(default_factory=lambda: float(os.environ.get("HARMONY_SWEEP_SECONDS", "30")))
 
     def position_key(self, topic: str, partition: int) -> str:

@@ -53,6 +53,9 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("results", "redemptions.results.v1", "out", "member"),
     TopicSpec("balances", "members.balances.v1", "out", "member", compacted=True),
     TopicSpec("dlq", "loyalty.dlq.v1", "out", "origin", key="original key"),
+    # internal: the changelog of member state in Redis (JSON values), read by `harmony rebuild`
+    TopicSpec("state", "harmony.member-state.v1", "out", "member", compacted=True,
+              key="m|member, s|member|source id, h|member|source id, p|group|topic|partition"),
 )
 
 
@@ -70,6 +73,7 @@ class Topics:
     results: str
     balances: str
     dlq: str
+    state: str
 
     def __init__(self, prefix: str = ""):
         self.prefix = prefix

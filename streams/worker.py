@@ -65,6 +65,7 @@ class Worker:
         self.redis = connect(self.s.redis_url)
         store = MemberStore(self.redis, self._decode_held)
         self.engine = Engine(self.s.topics, self.codec, store, self.config, self.fx, self.metrics, self.clock)
+        self.engine.changelog = self.s.changelog
         return self.engine
 
     def _on_assign(self, consumer, partitions):
@@ -127,6 +128,8 @@ class Worker:
         self.faults.point("before_apply")
         try:
             result = self.engine.process(batch)
+            if self.engine.changelog:  # flushed with the batch's state: rebuild resumes from here
+                result.records += self.engine.out.positions(self.s.group, result.positions)
             self.faults.point("after_apply")
             self._publish(result, producer)
             self.faults.point("after_publish")

@@ -258,3 +258,24 @@ def test_ctrl_c_stops_everything(dev):
     assert took <= STOP_WITHIN
     assert not dev_env.exists(), "dev.env is removed on exit"
     assert "Traceback" not in dev.log(), dev.log()
+
+
+def test_second_run_in_the_same_directory(dev):
+    """`make dev` twice in the same checkout: the new (empty) broker must not meet the Redis state of
+    the first run (its partition positions would make the worker skip the new records)."""
+    if dev.proc.poll() is None:
+        dev.interrupt()
+    again = DevStack(dev.workdir)
+    again.log_path = dev.workdir / "harmony-dev-2.log"
+    try:
+        again.start()
+        for topic, name in FIRST_BATCH:
+            again.ok("publish", topic, str(EXAMPLES / name))
+        again.ok("wait", "--timeout", "120")
+        view = json.loads(again.ok("member", "show", "OH0000001", "--json"))
+        assert view["balance"] == 1498  # everything but the redemption (not published this time)
+        assert view["qualifying"] == EXPECTED["OH0000001"]["qualifying"]
+        again.interrupt()
+        assert again.proc.poll() is not None and not any(_alive(p) for p in again.children)
+    finally:
+        again.cleanup()

@@ -47,13 +47,19 @@ def eur_rates() -> list[tuple[str, dict]]:
 @dataclass
 class Scenario:
     fx_initial: list = field(default_factory=list)  # USD rates: before the worker starts
-    phase_a: list = field(default_factory=list)  # 2025 business dates, enrollments, EUR rates at the end
+    phase_a: list = field(default_factory=list)  # 2025 business dates and most enrollments
+    phase_a_late: list = field(default_factory=list)  # late enrollments and the EUR rates (releases holds)
     phase_b: list = field(default_factory=list)  # 2026 business dates (after close-year 2025)
     members: list[str] = field(default_factory=list)
 
     @property
     def charges(self) -> list:
-        return [(k, e) for k, e in self.phase_a + self.phase_b if k in ("postings", "bills")]
+        return [(k, e) for k, e in self.all_events if k in ("postings", "bills")]
+
+    @property
+    def all_events(self) -> list:
+        """Everything after the initial rates, in publication order."""
+        return self.phase_a + self.phase_a_late + self.phase_b
 
 
 class _Gen:
@@ -248,6 +254,7 @@ def build(seed: int = 20261125, n_members: int = 50, per_phase: int = 1050) -> S
     s.fx_initial = usd_rates()
     early = [m for m in g.members if m not in g.late]
     a = g.phase(2025, per_phase)
-    s.phase_a = g.enrollments(early) + a + g.enrollments(sorted(g.late)) + eur_rates()
+    s.phase_a = g.enrollments(early) + a
+    s.phase_a_late = g.enrollments(sorted(g.late)) + eur_rates()
     s.phase_b = g.phase(2026, per_phase)
     return s

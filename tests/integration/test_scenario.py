@@ -1,0 +1,224 @@
+"""A seeded scenario of ~2,100 mixed charges over 50 members through Kafka and Redis, checked against
+the independent oracle (tests/oracle.py); then the same events again (nothing may change); then the
+same stream with the worker process killed (SIGKILL) several times mid-stream."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from streams import jobs
+from streams.publisher import DeliveryFailed
+from tests.harness import (Publisher, RunningWorker, decoded, enrollment, posting, settings_for,
+                           wait_processed)
+from tests.integration import checks
+from tests.integration.scenario import build
+from tests.oracle import Oracle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def publish(pub: Publisher, events) -> None:
+    for kind, ev in events:
+        pub.send(kind, ev)
+    pub.flush()
+
+
+def state_problems(store, oracle: Oracle, members) -> list[str]:
+    problems = []
+    got = checks.views(store, members)
+    for m in members:
+        want = oracle.members[m].view() if m in oracle.members else checks.comparable(None)
+        have = checks.comparable(got[m])
+        if have != want:
+            problems.append(f"{m}: engine {have} != oracle {want}")
+    return problems
+
+
+def ledger_problems(entries: dict, store, members) -> list[str]:
+    per_member, _ = checks.ledger_sums(entries)
+    problems = []
+    for m, view in checks.views(store, members).items():
+        balance = view["balance"] if view else 0
+        if per_member.get(m, 0) != balance:
+            problems.append(f"{m}: Σ ledger {per_member.get(m, 0)} != balance {balance}")
+    return problems
+
+
+def test_scenario_matches_oracle_then_replay_changes_nothing(kafka_bootstrap, redis_url, redis_clean, topics,
+                                                             unique):
+    sc = build()
+    oracle = Oracle()
+    oracle.apply(sc.fx_initial)
+    oracle.apply(sc.phase_a)
+    held = oracle.held_reasons()
+    oracle.apply(sc.phase_a_late)
+    s = settings_for(kafka_bootstrap, redis_url, topics, unique)
+    pub = Publisher(kafka_bootstrap, topics)
+    publish(pub, sc.fx_initial)  # before the worker starts: it loads every rate first
+    with RunningWorker(s) as w:
+        publish(pub, sc.phase_a)
+        wait_processed(s, timeout=120)
+        engine_held = {h["source_id"]: h["reason"] for v in checks.views(w.worker.engine.store, sc.members).values()
+                       if v for h in v["held"]}
+        assert engine_held == held and len(held) >= 50
+        assert {"AWAITING_ENROLLMENT", "AWAITING_FX_RATE"} <= set(held.values())
+        publish(pub, sc.phase_a_late)
+        wait_processed(s, timeout=120)
+        report = jobs.close_year(w.worker.engine, 2025, w.worker.job_publisher())
+        attained = oracle.close_year(2025)
+        assert report.changed == len(attained)
+        oracle.apply(sc.phase_b)
+        publish(pub, sc.phase_b)
+        wait_processed(s, timeout=120)
+        store = w.worker.engine.store
+
+        assert not oracle.held, "the scenario must leave nothing held"
+        assert len(sc.charges) >= 2000
+        assert state_problems(store, oracle, sc.members) == []
+        versions = {m: (v or {}).get("version") for m, v in checks.views(store, sc.members).items()}
+
+        entries, dup_problems = checks.ledger(kafka_bootstrap, topics.ledger)
+        assert dup_problems == []
+        assert ledger_problems(entries, store, sc.members) == []
+        _, per_source = checks.ledger_sums(entries)
+        charge_ids = [oracle.sid(k, e) for k, e in sc.charges]
+        wrong_points = [(sid, per_source.get(sid, 0), oracle.points_by_source.get(sid, 0)) for sid in charge_ids
+                        if per_source.get(sid, 0) != oracle.points_by_source.get(sid, 0)]
+        assert wrong_points == []
+
+        by_source = checks.decisions_by_source(kafka_bootstrap, topics.decisions)
+        assert checks.final_decision_problems(by_source, charge_ids) == []
+        assert set(by_source) == set(charge_ids)
+        wrong = []
+        for sid in charge_ids:
+            if sid in oracle.is_correction:
+                continue  # reasons of corrections are the engine's design; their points are checked above
+            final = next(d for d in by_source[sid] if d["outcome"] != "HELD")
+            if (final["outcome"], final["reason"]) != oracle.decisions[sid]:
+                wrong.append((sid, final["outcome"], final["reason"], oracle.decisions[sid]))
+        assert wrong == [], wrong
+        no_member = [d for ds in by_source.values() for d in ds if d["reason"] == "NO_MEMBER"]
+        assert no_member and all(d["_key"] == d["source_id"] and d["member_id"] is None for d in no_member)
+        held_first = {ds[0]["reason"] for ds in by_source.values() if ds[0]["outcome"] == "HELD"}
+        assert held_first == {"AWAITING_ENROLLMENT", "AWAITING_FX_RATE", "AWAITING_ORIGINAL"}
+        statuses = {c["member_id"]: c["new_status"] for c in decoded(kafka_bootstrap, topics.status)}
+        assert statuses == attained
+
+        # the same events again: no state change (not even a version bump), the same ledger
+        publish(pub, sc.fx_initial + sc.all_events)
+        wait_processed(s, timeout=120)
+        assert {m: (v or {}).get("version") for m, v in checks.views(store, sc.members).items()} == versions
+        assert state_problems(store, oracle, sc.members) == []
+        again, dup_problems = checks.ledger(kafka_bootstrap, topics.ledger)
+        assert dup_problems == []
+        assert again == entries
+        by_source = checks.decisions_by_source(kafka_bootstrap, topics.decisions)
+        assert checks.final_decision_problems(by_source, charge_ids, replayed=True) == []
+
+
+def _positions(redis_client, group: str) -> int:
+    return sum(int(redis_client.get(k) or 0) for k in redis_client.scan_iter(f"pos:{group}:*"))
+
+
+def test_kill_9_mid_stream_then_restart_matches_oracle(kafka_bootstrap, redis_url, redis_clean, topics, unique,
+                                                       tmp_path):
+    sc = build(seed=99, n_members=50, per_phase=1000)
+    events = sc.all_events
+    oracle = Oracle()
+    oracle.apply(sc.fx_initial)
+    oracle.apply(events)
+    assert not oracle.held
+    pub = Publisher(kafka_bootstrap, topics)
+    publish(pub, sc.fx_initial)
+    env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "REDIS_URL": redis_url,
+           "HARMONY_TOPIC_PREFIX": topics.prefix, "HARMONY_GROUP": unique, "HARMONY_SESSION_TIMEOUT_MS": "6000",
+           "HARMONY_BATCH_SIZE": "25", "HARMONY_LOGLEVEL": "INFO"}
+    log = open(tmp_path / "worker.log", "ab")
+    harmony = str(Path(sys.executable).parent / "harmony")
+
+    def start():
+        return subprocess.Popen([harmony, "worker", "--plain"], env=env, cwd=ROOT, stdout=log, stderr=log)
+
+    rnd = random.Random(7)
+    # four chunks; every member's events (and its enrollment) stay in one chunk, in publication order;
+    # the EUR rates come last (EUR charges stay held until then)
+    chunks: list[list] = [[], [], [], []]
+    slot: dict[str, int] = {}
+    for kind, ev in events:
+        if kind == "fx":
+            chunks[3].append((kind, ev))
+            continue
+        key = ev.get("member_id") or ev.get("posting_id") or ev.get("bill_id")
+        chunks[slot.setdefault(key, len(slot) % 4)].append((kind, ev))
+    kills = 0
+    proc = start()
+    try:
+        for chunk in chunks:
+            before = _positions(redis_clean, unique)
+            publish(pub, chunk)
+            deadline = time.monotonic() + 60
+            while _positions(redis_clean, unique) == before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _positions(redis_clean, unique) > before, "the worker made no progress"
+            time.sleep(rnd.uniform(0.0, 0.3))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            kills += 1
+            proc = start()
+        s = settings_for(kafka_bootstrap, redis_url, topics, unique)
+        wait_processed(s, timeout=120)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    assert kills == 4
+    store = checks.store_for(redis_url)
+    assert state_problems(store, oracle, sc.members) == []
+    entries, dup_problems = checks.ledger(kafka_bootstrap, topics.ledger)
+    assert dup_problems == []
+    assert ledger_problems(entries, store, sc.members) == []
+    charge_ids = [oracle.sid(k, e) for k, e in events if k in ("postings", "bills")]
+    by_source = checks.decisions_by_source(kafka_bootstrap, topics.decisions)
+    assert checks.final_decision_problems(by_source, charge_ids, replayed=True) == []
+
+
+@pytest.mark.xfail(strict=True, reason="known gap: outputs of inputs released from a hold (by an enrollment, an "
+                   "original or an FX rate) are lost when the process fails after the Redis compare-and-set and "
+                   "before they are delivered: the replayed trigger finds nothing held any more")
+def test_outputs_of_a_release_survive_a_failed_delivery(kafka_bootstrap, redis_url, redis_clean, topics, unique):
+    s = settings_for(kafka_bootstrap, redis_url, topics, unique)
+    pub = Publisher(kafka_bootstrap, topics)
+    pub.send("postings", posting("HP1", "OHLATE01", "35000"))
+    pub.flush()
+    with RunningWorker(s) as w:
+        wait_processed(s)
+        real = w.worker._publish
+        failed = []
+
+        def publish_failing_once(result, producer):  # a delivery failure right after the release was stored
+            if not failed and any(r.topic == topics.ledger for r in result.records):
+                failed.append(True)
+                raise DeliveryFailed("injected: broker unreachable")
+            real(result, producer)
+        w.worker._publish = publish_failing_once
+        pub.send("enrollments", enrollment("OHLATE01"))
+        pub.flush()
+        wait_processed(s)
+        assert failed
+        view = checks.views(w.worker.engine.store, ["OHLATE01"])["OHLATE01"]
+    assert view["balance"] == 700
+    entries, _ = checks.ledger(kafka_bootstrap, topics.ledger)
+    assert [e["points"] for e in entries.values()] == [700]
+    outcomes = [d["outcome"] for d in checks.decisions_by_source(kafka_bootstrap, topics.decisions)["P:HP1"]]
+    assert outcomes[-1] == "EARNED"
