@@ -159,8 +159,11 @@ async def _store(worker: Worker):
 def _health(worker: Worker) -> dict:
     checks = {}
     try:
-        (worker.redis or worker.build().store.redis).ping()
-        checks["redis"] = "ok"
+        if worker.redis is None:
+            checks["redis"] = "error: engine starting"
+        else:
+            worker.redis.ping()
+            checks["redis"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["redis"] = f"error: {exc}"
     checks["kafka"] = "ok" if worker.ready.is_set() and worker.last_error is None else \
