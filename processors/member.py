@@ -124,6 +124,7 @@ class Member:
                     self.held_put.discard(sid)
                     self.held_del.add(sid)
                     progress = True
+                    break  # start again from the earliest: a release may unblock an earlier input
 
     def _conflict(self, topic: str, raw: bytes, sid: str) -> None:
         self.effects.dead_letters.append(

@@ -123,9 +123,14 @@ class Codec:
         body = fastwrite.encoder(s)
         try:
             return body(record, header)
-        except Exception as e:  # KeyError, ValueError, TypeError, AttributeError, ...
-            field, reason = _explain(s, record, e)
-            raise EncodeError(field, reason if field else f"{reason}") from None
+        except Exception as e:  # slow path: name the field like encode does
+            try:
+                s.check(record)  # decimals, ints, datetimes, missing fields: EncodeError with the field
+            except EncodeError as checked:
+                raise checked from None
+            except Exception:
+                pass
+            raise EncodeError(*_explain(s, record, e)) from None
 
     def _register(self, s: Schema, subject: str | None) -> bytes:
         subject = subject or s.name + "-value"

@@ -98,6 +98,23 @@ def proc_cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _loadavg() -> list[float] | None:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return None
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU time (all CPUs, all processes) spent busy since boot, from /proc/stat."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = f[3] + (f[4] if len(f) > 4 else 0)
+    return (sum(f[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(sorted_values: list[float], p: float) -> float:
     if not sorted_values:
         return 0.0
@@ -282,7 +299,7 @@ class Bench:
                          "latency_seconds": a.latency_seconds, "seed": a.seed, "start": a.start, "days": a.days,
                          "zipf": a.zipf, "batch_size": int(os.environ.get("HARMONY_BATCH_SIZE", "2000")),
                          "profiled": bool(a.profile or a.py_spy), "skipped": sorted(skip)}
-        res["environment"] = {"bootstrap": self.bootstrap, "redis": self.redis_url, "started": self.started,
+        res["environment"] = {"loadavg_at_start": _loadavg(), "bootstrap": self.bootstrap, "redis": self.redis_url, "started": self.started,
                               "cpus": os.cpu_count(), "python": platform.python_version(), "run_id": self.run_id,
                               "workdir": str(self.workdir)}
 
@@ -292,13 +309,13 @@ class Bench:
         fx = gen.fx_rates()
         enrollments = gen.enrollments()
         charges = gen.charges(a.events)
+        summary = gen.summary(charges)
         n_lat = int(a.latency_rate * a.latency_seconds) if "latency" not in skip else 0
         latency_charges = gen.charges(n_lat)
         gen_seconds = time.perf_counter() - t0
         res["generate"] = {"seconds": round(gen_seconds, 2), "fx_rates": len(fx), "enrollments": len(enrollments),
-                           "charges": len(charges), "latency_charges": len(latency_charges),
-                           "summary": gen.summary(charges)}
-        for line in gen.summary(charges):
+                           "charges": len(charges), "latency_charges": len(latency_charges), "summary": summary}
+        for line in summary:
             self.say("  " + line)
         self.say(f"generated and encoded {len(fx) + len(enrollments) + len(charges) + len(latency_charges):,} "
                  f"messages in {gen_seconds:.1f} s")
@@ -372,6 +389,11 @@ class Bench:
                             "events_per_s": round(len(enrollments) / enroll_seconds, 1)},
             "cpu_seconds": {k: round(cpu1[k] - cpu0[k], 2) for k in cpu0 if cpu0[k] is not None and cpu1.get(k)},
         }
+        cpu = res["engine"]["cpu_seconds"]
+        if "machine" in cpu:
+            ours = sum(v for k, v in cpu.items() if k != "machine")
+            cpu["other_processes"] = round(max(cpu["machine"] - ours, 0.0), 2)
+            res["engine"]["machine_cpu_capacity_seconds"] = round(seconds * (os.cpu_count() or 1), 1)
         self.say(f"engine: {len(charges):,} charges in {seconds:.1f} s = {len(charges) / seconds:,.0f}/s")
         members = len(enrollments)
         res["memory"] = {"redis_used_memory_delta": mem1 - mem0,
@@ -396,6 +418,7 @@ class Bench:
 
     def cpu_snapshot(self, workers: list[Child]) -> dict[str, float | None]:
         snap = {w.name: proc_cpu_seconds(w.pid) for w in workers}
+        snap["machine"] = machine_busy_seconds()
         snap["bench"] = proc_cpu_seconds(os.getpid())
         for name, pid in (self.server_pids or {}).items():
             snap[name] = proc_cpu_seconds(pid)
@@ -509,7 +532,7 @@ class Bench:
         if not Path(exe).exists():
             raise BenchError("--py-spy needs py-spy: pip install py-spy")
         argv = [exe, "record", "--pid", str(worker.pid), "--rate", "200", "--format", "raw", "--nonblocking",
-                "--output", self.a.py_spy]
+                "--output", self.a.py_spy] + (["--idle"] if getattr(self.a, "py_spy_idle", False) else [])
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=open(self.workdir / "py-spy.log", "wb"),
                                 start_new_session=True)
 
@@ -601,19 +624,24 @@ class Bench:
         # aiokafka (under faust) has no lz4 codec here: the naive app's inputs are sent uncompressed
         plain = {"compression.type": "none"}
         self.publish(N, fx, **plain)
-        from .bench_naive import COUNTER
+        from .bench_naive import MARK
         r = self.redis("naive")
-        self.say(f"naive: faust agent, one event at a time; {len(enr):,} enrollments first, then "
-                 f"{len(charges):,} charges ...")
+        self.say(f"naive: faust agent, one event at a time, {len(charges):,} charges (their {len(enr):,} members' "
+                 "enrollments applied to its Redis database beforehand, untimed) ...")
+        self.preload_enrollments(N, enr)
+        first, last = 1, len(charges)
         c = self.spawn("naive", [sys.executable, "-m", "streams.bench_naive"],
                        KAFKA_BOOTSTRAP_SERVERS=self.bootstrap, REDIS_URL=with_db(self.redis_url, self.db["naive"]),
-                       HARMONY_TOPIC_PREFIX=N.prefix, HARMONY_GROUP=f"{self.run_id}-naive")
+                       HARMONY_TOPIC_PREFIX=N.prefix, HARMONY_GROUP=f"{self.run_id}-naive",
+                       BENCH_NAIVE_MARKS=f"{first},{last}")
         try:
-            self.publish(N, enr, **plain)
-            self._wait_counter(r, COUNTER, len(enr), 180, c)
-            t0 = time.perf_counter()
+            # a warm-up charge that is not timed (the consumer group joins; the agent starts)
+            self.publish(N, charges[:1], **plain)
+            self._wait_mark(r, MARK + str(first), 180, c)
+            charges = charges[1:]
+            t0 = time.time()
             pub, box = self.publish_async(N, charges, **plain)
-            t1 = self._wait_counter(r, COUNTER, len(enr) + len(charges), max(300.0, len(charges) / 50), c)
+            t1 = self._wait_mark(r, MARK + str(last), max(300.0, len(charges) / 50), c)
             pub.join()
             seconds = t1 - t0
             hwm = proc_status_kb(c.pid, "VmHWM")
@@ -625,18 +653,36 @@ class Bench:
         self.say(f"naive: {len(charges):,} charges in {seconds:.1f} s = {len(charges) / seconds:,.0f}/s")
         r.close()
 
-    def _wait_counter(self, r, key: str, target: int, timeout: float, child: Child) -> float:
+    def preload_enrollments(self, N: Topics, enr: list[SimMessage]) -> None:
+        """Apply enrollments to the naive app's Redis database with the batch engine, in this process."""
+        from .engine import Message
+        from .settings import Settings
+        from .worker import Worker
+        s = Settings(bootstrap=self.bootstrap, redis_url=with_db(self.redis_url, self.db["naive"]), topics=N,
+                     group=f"{self.run_id}-naive")
+        engine = Worker(s).build()
+        engine.changelog = False
+        for k in range(0, len(enr), 2000):
+            engine.process([Message(N.enrollments, 0, i, m.key, m.value) for i, m in enumerate(enr[k:k + 2000], k)])
+        engine.store.redis.close()
+
+    def _wait_mark(self, r, key: str, timeout: float, child: Child) -> float:
+        """The time.time() the naive app wrote under ``key`` (when it had handled that many events)."""
+        from .bench_naive import DONE
         deadline = time.monotonic() + timeout
         last_check = 0.0
         while True:
-            now = time.perf_counter()
-            if int(r.get(key) or 0) >= target:
-                return now
-            if time.monotonic() > deadline:
-                raise BenchError(f"naive: {int(r.get(key) or 0)} of {target} events after {timeout:.0f} s; "
+            v = r.get(key)
+            if v is not None:
+                return float(v)
+            now = time.monotonic()
+            if now > deadline:
+                raise BenchError(f"naive: {int(r.get(DONE) or 0)} events handled, no {key} after {timeout:.0f} s; "
                                  f"log {child.log_path}:\n{child.tail()}")
             if now - last_check > 1.0:
                 child.check()
+                if b"Crashed reason" in child.log_bytes():
+                    raise BenchError(f"naive: the faust agent crashed; log {child.log_path}:\n{child.tail()}")
                 last_check = now
             time.sleep(0.01)
 
@@ -789,8 +835,12 @@ def report(res: dict) -> str:
           f"total {ks['total']:.0f} B)")
     if "engine" in res and res["engine"].get("cpu_seconds"):
         e = res["engine"]
-        cpu = ", ".join(f"{k} {v:.1f} s" for k, v in e["cpu_seconds"].items())
-        w(f"CPU during the timed engine phase ({e['seconds']:.1f} s wall): {cpu}")
+        cpu = ", ".join(f"{k} {v:.1f} s" for k, v in e["cpu_seconds"].items() if k != "machine")
+        cap = e.get("machine_cpu_capacity_seconds")
+        w(f"CPU during the timed engine phase ({e['seconds']:.1f} s wall"
+          + (f", {cap:.0f} CPU-s available, {e['cpu_seconds'].get('machine', 0):.1f} used" if cap else "") + f"): {cpu}")
+        if e["cpu_seconds"].get("other_processes", 0) > 0.1 * e["seconds"]:
+            w("  NOTE: other processes used the CPUs during the run: numbers are lower than on an idle machine")
     if "balances" in res:
         b = res["balances"]
         w("")
@@ -859,6 +909,7 @@ def main(args) -> int:
         total0 = time.perf_counter()
         res = bench.run()
         res["environment"]["bench_seconds"] = round(time.perf_counter() - total0, 1)
+        res["environment"]["loadavg_at_end"] = _loadavg()
         print(report(res))
         if args.json_out:
             Path(args.json_out).write_text(json.dumps(res, indent=2, default=str) + "\n")

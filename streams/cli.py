@@ -41,7 +41,7 @@ def cmd_dev(args) -> int:
             started.append(broker)
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
         if not os.environ.get("REDIS_URL"):
-            if False:  # our broker starts empty (memory storage): the positions an earlier run left in
+            if started:  # our broker starts empty (memory storage): the positions an earlier run left in
                 shutil.rmtree(Path(".harmony") / "redis", ignore_errors=True)  # Redis would skip its records
             redis_server = RedisServer(appendonly=True, workdir=Path(".harmony") / "redis").start()
             started.append(redis_server)
@@ -264,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--profile", metavar="FILE", default=None, help="run worker 0 under cProfile (slower)")
     b.add_argument("--py-spy", dest="py_spy", metavar="FILE", default=None,
                    help="sample worker 0 with py-spy during the timed engine phase (raw collapsed stacks)")
+    b.add_argument("--py-spy-idle", dest="py_spy_idle", action="store_true",
+                   help="with --py-spy: sample waiting threads too (wall-clock profile, not only CPU)")
     b.add_argument("--skip", default="", help="comma-separated phases to skip: limit, naive, latency")
     b.add_argument("--private", action="store_true",
                    help="start a private broker and Redis even if KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are set")

@@ -43,7 +43,7 @@ class OutputBuilder:
     def _rec(self, topic: str, name: str, key: str | bytes | None, record: dict, headers=None) -> OutRecord:
         if isinstance(key, str):
             key = key.encode()
-        return OutRecord(topic, key, self.codec.encode(name, record, subject=f"{topic}-value"), headers)
+        return OutRecord(topic, key, self.codec.encode_trusted(name, record, subject=f"{topic}-value"), headers)
 
     def decision(self, member_id: str | None, d: Decision, config_version: str) -> OutRecord:
         ev = d.event
@@ -93,7 +93,8 @@ class OutputBuilder:
             "member_id": m.member_id, "balance": m.balance, "debt": m.lots.debt, "status": status,
             "status_valid_until": until,
             "lots": [{"expires_on": d, "points": p} for d, p in sorted(m.lots.by_expiry.items()) if p],
-            "version": m.version + 1, "updated_at": now,
+            # the version written; a replay (nothing written) reports the stored one
+            "version": m.saved_version if m.saved_version is not None else m.version, "updated_at": now,
         })
 
     def state(self, key: str, value: bytes | None) -> OutRecord:

@@ -48,6 +48,8 @@ class Worker:
         self.ready = threading.Event()
         self.last_error: str | None = None
         self._assigned: set[tuple[str, int]] = set()
+        # the position this worker last read from / wrote to Redis per assigned partition (None: none there)
+        self._written: dict[tuple[str, int], int | None] = {}
         self.faults = FaultPoints.from_env()
 
     # ------------------------------------------------------------------ setup
@@ -75,9 +77,12 @@ class Worker:
         for tp in partitions:
             key = self.s.position_key(tp.topic, tp.partition)
             batch.add(key, lambda p, k=key: p.get(k))
+        self._written = {}
         for tp, pos in zip(partitions, batch.execute()):
-            if pos is not None:
-                tp.offset = int(pos)
+            # no position in Redis = none of this partition's effects are there (never applied, or
+            # lost with the AOF tail): replay from the beginning, a Kafka commit may be ahead of Redis
+            tp.offset = int(pos) if pos is not None else OFFSET_BEGINNING
+            self._written[(tp.topic, tp.partition)] = int(pos) if pos is not None else None
         consumer.assign(partitions)
         self._assigned = {(tp.topic, tp.partition) for tp in partitions}
         log.info("assigned %d partitions", len(partitions))
@@ -85,6 +90,7 @@ class Worker:
     def _on_revoke(self, consumer, partitions):
         consumer.unassign()
         self._assigned = set()
+        self._written = {}
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:
@@ -101,6 +107,7 @@ class Worker:
                                on_assign=self._on_assign, on_revoke=self._on_revoke)
             self.ready.set()
             next_sweep = time.monotonic() + s.sweep_seconds
+            next_check = 0.0
             while not stop.is_set():
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.05)
@@ -111,6 +118,12 @@ class Worker:
                         log.warning("consumer error: %s", m.error())
                 if batch:
                     self._apply(batch, consumer, producer)
+                elif time.monotonic() >= next_check:  # idle: does Redis still hold what we wrote?
+                    next_check = time.monotonic() + 1.0
+                    try:
+                        self._rewind_if_lost(consumer, [])
+                    except Exception as exc:  # noqa: BLE001 - Redis down: the next batch retries
+                        log.warning("position check failed: %s", exc)
                 if time.monotonic() >= next_sweep:
                     next_sweep = time.monotonic() + s.sweep_seconds
                     self.sweep(producer)
@@ -127,12 +140,15 @@ class Worker:
         started = time.perf_counter()
         self.faults.point("before_apply")
         try:
+            if self._rewind_if_lost(consumer, batch):
+                return
             result = self.engine.process(batch)
             if self.engine.changelog:  # flushed with the batch's state: rebuild resumes from here
                 result.records += self.engine.out.positions(self.s.group, result.positions)
             self.faults.point("after_apply")
             self._publish(result, producer)
             self.faults.point("after_publish")
+            self._advance(result, consumer)
         except Exception as exc:  # Redis down, delivery failed, a bug: replay the batch later
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("batch failed; it will be replayed")
@@ -144,11 +160,43 @@ class Worker:
                     consumer.seek(TopicPartition(topic, partition, offset))
             time.sleep(1.0)
             return
-        self._advance(result, consumer)
         self.last_error = None
         self.metrics.inc("harmony_batches_total")
         self.metrics.inc("harmony_batch_seconds_sum", time.perf_counter() - started)
         self.metrics.inc("harmony_cas_retries_total", result.cas_retries)
+
+    def _rewind_if_lost(self, consumer, batch: list[Message]) -> bool:
+        """Redis is the source of truth. If it now holds an older position than this worker read or
+        wrote for a partition (it lost acknowledged writes: a restart without fsync, a failover to a
+        lagging replica), rewind the partition to what Redis holds (the beginning when it holds none)
+        and drop ``batch`` (read again later), so the lost effects are applied again, in order, before
+        anything newer. True when it rewound."""
+        tps = [tp for tp, pos in self._written.items() if pos is not None and tp in self._assigned]
+        if not tps:
+            return False
+        check = Batch(self.redis)
+        for t, p in tps:
+            key = self.s.position_key(t, p)
+            check.add(key, lambda pipe, k=key: pipe.get(k))
+        lost = {}
+        for tp, have in zip(tps, check.execute()):
+            have = int(have) if have is not None else None
+            if have is None or have < self._written[tp]:
+                lost[tp] = have
+        if not lost:
+            return False
+        log.error("Redis lost applied batches (position now %s): replaying from there",
+                  ", ".join(f"{t}[{p}] {self._written[(t, p)]} -> {h}" for (t, p), h in sorted(lost.items())))
+        first: dict[tuple[str, int], int] = {}
+        for m in batch:
+            first.setdefault((m.topic, m.partition), m.offset)
+        for (t, p), offset in first.items():
+            if (t, p) not in lost:
+                consumer.seek(TopicPartition(t, p, offset))
+        for (t, p), have in lost.items():
+            self._written[(t, p)] = have
+            consumer.seek(TopicPartition(t, p, have if have is not None else OFFSET_BEGINNING))
+        return True
 
     def _publish(self, result: BatchResult, producer: Publisher) -> None:
         producer(result)
@@ -162,6 +210,8 @@ class Worker:
             key = self.s.position_key(topic, partition)
             batch.add(key, lambda p, k=key, n=nxt: advance(keys=[k], args=[n], client=p))
         batch.execute()
+        for tp, nxt in result.positions.items():
+            self._written[tp] = max(nxt, self._written.get(tp) or 0)
         offsets = [TopicPartition(t, p, o) for (t, p), o in result.positions.items() if (t, p) in self._assigned]
         if offsets:
             try:

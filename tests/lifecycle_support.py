@@ -80,6 +80,7 @@ class LifecycleEnv:
             if getattr(self.jobs, "_job_publisher", None) is not None:
                 self.jobs._job_publisher.close()
             self.redis.close()
+            self.jobs = self.pub = self.running = None  # let the Kafka clients go before the broker does
 
     # ------------------------------------------------------------------ inputs
     def send(self, kind: str, *objs: dict) -> None:

@@ -180,6 +180,7 @@ class Pending:
     kind: str  # "postings" | "bills"
     ev: dict
     reason: str
+    seq: int  # arrival order: held inputs are retried oldest first
 
 
 class Oracle:
@@ -191,6 +192,8 @@ class Oracle:
         self.decisions: dict[str, tuple[str, str | None]] = {}  # source id -> final (outcome, reason)
         self.points_by_source: dict[str, int] = {}  # source id -> net ledger points
         self.is_correction: set[str] = set()
+        self._seq = 0
+        self._current_seq = 0
 
     # ------------------------------------------------------------------ input
     def apply(self, events) -> None:
@@ -223,13 +226,15 @@ class Oracle:
         return "P:" + ev["posting_id"] if kind == "postings" else "B:" + ev["bill_id"]
 
     def retry(self) -> None:
-        progress = True
-        while progress and self.held:
-            progress = False
-            for p in list(self.held):
+        """Retry held inputs in arrival order; after each release start again from the oldest
+        (a release may unblock an older input, e.g. an original its held correction waits for)."""
+        while True:
+            for p in sorted(self.held, key=lambda p: p.seq):
                 self.held.remove(p)
-                if self.charge(p.kind, p.ev):
-                    progress = True
+                if self.charge(p.kind, p.ev, p.seq):
+                    break
+            else:
+                return
 
     def held_reasons(self) -> dict[str, str]:
         return {self.sid(p.kind, p.ev): p.reason for p in self.held}
@@ -241,7 +246,7 @@ class Oracle:
         return True
 
     def hold(self, kind: str, ev: dict, reason: str) -> bool:
-        self.held.append(Pending(kind, ev, reason))
+        self.held.append(Pending(kind, ev, reason, self._current_seq))
         return False
 
     def to_jpy(self, amount: Decimal, currency: str, bd: date) -> Decimal | None:
@@ -252,8 +257,18 @@ class Oracle:
             return None
         return mul(amount, self.fx[currency][max(usable)])
 
-    def charge(self, kind: str, ev: dict) -> bool:
+    def charge(self, kind: str, ev: dict, seq: int | None = None) -> bool:
         """Decide one charge; False when it is (still) held."""
+        if seq is None:
+            self._seq += 1
+            seq = self._seq
+        self._current_seq = seq
+        done = self._charge(kind, ev)
+        if done and ev.get("member_id"):
+            self.member(ev["member_id"]).decided.add(self.sid(kind, ev))
+        return done
+
+    def _charge(self, kind: str, ev: dict) -> bool:
         sid = self.sid(kind, ev)
         hotel = self.r.hotels.get(ev["hotel_code"])
         bd = _date(ev["business_date"])
@@ -382,7 +397,7 @@ class Oracle:
 
     def correct(self, kind: str, ev: dict, sid: str, m: MemberState, original: str) -> bool:
         self.is_correction.add(sid)
-        if original not in self.decisions:
+        if original not in m.decided:  # a member's correction reverses one of its own charges
             return self.hold(kind, ev, "AWAITING_ORIGINAL")
         o = m.originals.get(original)
         if o is None or o.rem_base + o.rem_bonus + o.rem_nights == 0:

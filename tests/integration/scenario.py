@@ -222,13 +222,9 @@ class _Gen:
         # a few corrections published BEFORE their originals (held AWAITING_ORIGINAL)
         for _ in range(6):
             m = self.rnd.choice([x for x in self.members if x not in self.late])
-            orig = self.new_posting(year)
-            orig[1]["member_id"] = m
-            orig[1]["hotel_code"], orig[1]["currency"] = "OKURA-KYOTO", "JPY"
-            orig[1]["category"], orig[1]["nights"], orig[1]["booking_channel"] = "ROOM", 2, "DIRECT"
-            orig[1]["rate_plan"] = None
-            orig[1]["business_date"] = self.day(year).isoformat()
-            orig[1]["posted_at"] = orig[1]["business_date"] + "T12:00:00+09:00"
+            d = self.day(year).isoformat()
+            orig = ("postings", posting(self.next_id("PS"), m, self.money("JPY", 20000, 90000), nights=2,
+                                        hotel="OKURA-KYOTO", bdate=d))
             self.postings[m].append(orig[1])
             corr = self.correction_of(orig[1], year)
             out.insert(self.rnd.randrange(0, len(out)), corr)

@@ -125,6 +125,12 @@ def test_redelivered_request_processed_once(env):
     raw_redeems = [e for e in env.out("ledger", m) if e["type"] == "REDEEM"]
     assert len(raw_redeems) == 3 and len({e["entry_id"] for e in raw_redeems}) == 1  # replayed, same id
     assert env.check_invariant(m) == 1_900
+    # the balance feed: a replay reports the stored version, never one that a later change will reuse
+    feed = env.out("balances", m)
+    by_version = {}
+    for b in feed:
+        assert by_version.setdefault(b["version"], (b["balance"], b["lots"])) == (b["balance"], b["lots"]), b
+    assert feed[-1]["version"] == env.member(m).version and feed[-1]["balance"] == 1_900
     # the same request id with other content: dead-lettered, nothing changes
     version = env.member(m).version
     env.send("redemptions", redemption("DUP-1", m, "BREAKFAST_CHILD", 2, at=AT))

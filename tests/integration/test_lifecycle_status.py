@@ -44,9 +44,11 @@ def env(kafka_bootstrap, redis_url):
 def scenario(env):
     out = {}
     env.send("enrollments", *(enrollment(m) for m in EDGES), enrollment("ST-BONUS"),
-             enrollment("ST-DOWN", "2025-01-01"))
-    # ST-DOWN qualifies LOYAL in 2025 (valid 2026-04-01 .. 2027-03-31), then not again in 2026
-    env.send("postings", posting("D25", "ST-DOWN", "250000", bdate="2025-06-01"))
+             enrollment("ST-DOWN", "2025-01-01"), enrollment("ST-IDLE", "2025-01-01"))
+    # ST-DOWN qualifies LOYAL in 2025 (valid 2026-04-01 .. 2027-03-31), then not again in 2026;
+    # ST-IDLE too, with no activity at all in 2026 (found through the status index, not the activity one)
+    env.send("postings", posting("D25", "ST-DOWN", "250000", bdate="2025-06-01"),
+             posting("I25", "ST-IDLE", "0", nights=10, channel="TRAVEL_AGENCY", bdate="2025-06-01"))
     env.sync()
     out["close_2025"] = env.close_year(2025)
     for m, (stays, *_) in EDGES.items():
@@ -113,7 +115,12 @@ def test_vectors_23_24_examples(env, scenario):
 
 
 def test_downgrade_at_end_of_validity(env, scenario):
-    assert scenario["close_2025"]["changed"] == 1
+    assert scenario["close_2025"]["changed"] == 2
+    idle = [(r["year_evaluated"], r["old_status"], r["new_status"], r["qualified_by"])
+            for r in env.out("status", "ST-IDLE")]
+    assert idle == [(2025, "REGULAR", "LOYAL", "NIGHTS"), (2026, "LOYAL", "REGULAR", "NONE")]
+    assert env.view("ST-IDLE", today="2027-04-01")["status"] == "REGULAR"
+    assert "2026" not in env.view("ST-IDLE")["qualifying"]
     everything = [r for r in env.out("status") if r["member_id"] == "ST-DOWN"]
     assert [(r["year_evaluated"], r["old_status"], r["new_status"], r["valid_from"], r["valid_until"],
              r["qualified_by"]) for r in everything] == [
@@ -147,7 +154,7 @@ def test_bonus_switches_on_1_april(env, scenario):
 
 def test_close_year_twice_changes_nothing(env, scenario):
     first, again = scenario["close_2026"], scenario["close_2026_again"]
-    changed = sum(1 for m, (_, st, *_) in EDGES.items() if st != "REGULAR") + 1 + 1  # + ST-BONUS, ST-DOWN
+    changed = sum(1 for m, (_, st, *_) in EDGES.items() if st != "REGULAR") + 3  # + ST-BONUS, -DOWN, -IDLE
     assert first["changed"] == changed
     assert again["changed"] == 0 and again["points"] == 0
     assert scenario["versions_again"] == scenario["versions"]  # nothing written

@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from streams import member_store, worker
+from streams import engine, member_store, worker
 
 log = logging.getLogger("stopper")
 AT = os.environ.get("HARMONY_STOP_AT", "")
@@ -51,8 +51,19 @@ def load_many(self, wants):
     return members
 
 
+_process = engine.Engine.process
+
+
+def process(self, messages):
+    result = _process(self, messages)
+    if result.cas_retries:  # evidence for the test that a stale snapshot was refused
+        log.warning("stopper: batch needed %d compare-and-set retries", result.cas_retries)
+    return result
+
+
 worker.FaultPoints.point = point
 member_store.MemberStore.load_many = load_many
+engine.Engine.process = process
 
 if __name__ == "__main__":
     from streams.cli import main

@@ -1,0 +1,50 @@
+"""Smoke test of `harmony bench`: a small run (its own Tansu + redis-server) must produce every section
+of the JSON report with positive numbers, and a single reference worker must agree on every balance."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(120)
+def test_bench_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "REDIS_", "HARMONY_"))}
+    env["PYTHONPATH"] = str(REPO)
+    argv = [sys.executable, "-m", "streams.cli", "bench", "--private", "--events", "2000", "--members", "200",
+            "--naive-events", "300", "--latency-rate", "200", "--latency-seconds", "2", "--check",
+            "--json", str(out)]
+    run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=110)
+    assert run.returncode == 0, f"bench failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    res = json.loads(out.read_text())
+
+    for section in ("config", "generate", "limit", "naive", "engine", "ratios", "latency", "memory", "balances",
+                    "check"):
+        assert section in res, f"missing section {section}: {sorted(res)}"
+    positive = {
+        "limit": ["events", "seconds", "events_per_s"],
+        "naive": ["events", "seconds", "events_per_s"],
+        "engine": ["events", "seconds", "events_per_s"],
+        "ratios": ["engine_vs_naive", "engine_vs_limit"],
+        "latency": ["samples", "achieved_rate", "p50_ms", "p95_ms", "p99_ms"],
+        "memory": ["worker_peak_rss_mb", "redis_bytes_per_member"],
+        "balances": ["members", "members_with_points", "total_points"],
+    }
+    for section, keys in positive.items():
+        for k in keys:
+            v = res[section][k]
+            assert isinstance(v, (int, float)) and v > 0, f"{section}.{k} = {v!r}"
+    assert res["engine"]["enrollments"]["events_per_s"] > 0
+    lat = res["latency"]
+    assert lat["p50_ms"] <= lat["p95_ms"] <= lat["p99_ms"] <= lat["max_ms"]
+    assert res["engine"]["events"] == 2000 and res["balances"]["members"] == 200
+    assert res["check"]["ok"] and res["check"]["compared_members"] == 200, res["check"]
+    assert res["balances"]["members_with_held_inputs"] == 0
+    assert "engine / naive" in run.stdout and "p99" in run.stdout

@@ -1,0 +1,274 @@
+"""A seeded multi-year scenario through Kafka + Redis, checked against an independent model.
+
+200 members over program years 2026–2029: stays (every channel, three participating hotels and a
+non-participating one), restaurant postings and bills (with tax/service lines, part paid with
+points), corrections and voids (partial and full, of this and earlier years: debt when the points
+were spent), redemptions of every award (approved and rejected), cancellations (some after the
+lot expired), members closing, requests for unknown members; with close-year and expiry jobs in
+between, in chronological order. At the end every member satisfies program-rules §5 and equals
+``tests.lifecycle_oracle`` (balance, debt, lots, qualifying counters, statuses, status changes,
+every redemption result).
+
+Inputs of one phase that could be applied in either order (two topics) never depend on each
+other's order: earnings of a phase all go to one lot; one correction per member per phase;
+redemptions and cancellations share a topic (ordered per member).
+"""
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pytest
+
+from tests.harness import bill, enrollment, posting, redemption
+from tests.lifecycle_oracle import Oracle
+from tests.lifecycle_support import LifecycleEnv
+
+SEED = 20261125
+MEMBERS = [f"MY{i:03d}" for i in range(200)]
+GHOSTS = [f"MYGHOST{i}" for i in range(6)]  # never enrolled
+YEARS = (2026, 2027, 2028, 2029)
+HOTEL_WEIGHTS = {"OKURA-TOKYO": 50, "OKURA-FUKUOKA": 20, "NIKKO-NARITA": 20, "JALCITY-NAHA": 10}
+CHANNEL_WEIGHTS = {"DIRECT": 30, "OFFICIAL_WEBSITE": 20, "RESERVATION_CENTER": 15, "TRAVEL_AGENCY": 25, "OTHER": 10}
+
+
+def _pick(rng, weights):
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _day(rng, start: date, end: date) -> date:
+    return start + timedelta(days=rng.randrange((end - start).days + 1))
+
+
+class Scenario:
+    """Generates the phases of one year, publishes them, feeds the oracle the same records."""
+
+    def __init__(self, env: LifecycleEnv, oracle: Oracle, seed: int = SEED):
+        self.env, self.oracle, self.rng = env, oracle, random.Random(seed)
+        self.profile = {m: self.rng.choices(["heavy", "medium", "light"], [15, 35, 50])[0] for m in MEMBERS}
+        self.enrolled = {m: _day(self.rng, date(2025, 11, 1), date(2026, 6, 30)) for m in MEMBERS}
+        self.originals: dict[str, list[dict]] = defaultdict(list)  # member -> postings/bills published
+        self.requests: dict[str, list[str]] = defaultdict(list)
+        self.charge_ids: set[str] = set()
+        self.n = 0
+
+    def _id(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}{self.n:06d}"
+
+    def phase(self, items: list[tuple[str, dict]]) -> None:
+        """Publish, wait until applied, and let the oracle apply the same records in the same order."""
+        for kind, obj in items:
+            self.env.send(kind, obj)
+        self.env.sync(timeout=120)
+        for kind, obj in items:
+            {"enrollments": self.oracle.enrollment, "postings": self.oracle.posting, "bills": self.oracle.bill,
+             "redemptions": self.oracle.redemption}[kind](obj)
+
+    # ------------------------------------------------------------------ phases
+    def enrollments(self) -> list:
+        return [("enrollments", enrollment(m, self.enrolled[m].isoformat())) for m in MEMBERS]
+
+    def earnings(self, year: int) -> list:
+        rng, items = self.rng, []
+        for m in MEMBERS:
+            count = {"heavy": rng.randint(6, 14), "medium": rng.randint(2, 6), "light": rng.randint(0, 3)}[self.profile[m]]
+            for _ in range(count):
+                bd = _day(rng, date(year, 1, 1), date(year, 12, 31)).isoformat()
+                hotel = _pick(rng, HOTEL_WEIGHTS)
+                kind = rng.choices(["room", "fb", "tax", "bill"], [55, 20, 5, 20])[0]
+                if kind == "room":
+                    nights = rng.randint(1, 4)
+                    per_night = rng.randint(12_000, 60_000) * (3 if self.profile[m] == "heavy" else 1)
+                    p = posting(self._id("P"), m, str(nights * per_night), nights=nights, hotel=hotel, bdate=bd,
+                                channel=_pick(rng, CHANNEL_WEIGHTS))
+                elif kind in ("fb", "tax"):
+                    p = posting(self._id("P"), m, str(rng.randint(1_000, 30_000)), hotel=hotel, bdate=bd,
+                                category="FOOD_BEVERAGE" if kind == "fb" else "TAX", nights=0)
+                else:
+                    food, bev = rng.randint(2_000, 40_000), rng.choice([0, rng.randint(500, 10_000)])
+                    p = bill(self._id("B"), m, [("FOOD", str(food)), ("BEVERAGE", str(bev)),
+                                                ("SERVICE_CHARGE", str((food + bev) // 10)),
+                                                ("TAX", str((food + bev) // 10))],
+                             paid_with_points=rng.choice(["0", "0", "0", "1000", "500"]), hotel=hotel, bdate=bd)
+                    self.originals[m].append(p)
+                    self.charge_ids.add("B:" + p["bill_id"])
+                    items.append(("bills", p))
+                    continue
+                self.originals[m].append(p)
+                self.charge_ids.add("P:" + p["posting_id"])
+                items.append(("postings", p))
+        return items
+
+    def corrections(self, year: int) -> list:
+        rng, items = self.rng, []
+        for m in MEMBERS:
+            if not self.originals[m] or rng.random() > 0.2:
+                continue
+            o = rng.choice(self.originals[m]) if rng.random() < 0.5 else \
+                max(self.originals[m], key=lambda x: int(x.get("amount", 0)))
+            bd = date(year, 11, 15).isoformat()
+            if "bill_id" in o:
+                v = bill(self._id("V"), m, [("FOOD", "-" + o["lines"][0]["amount"])], hotel=o["hotel_code"],
+                         bdate=bd, voids=o["bill_id"])
+                self.charge_ids.add("B:" + v["bill_id"])
+                items.append(("bills", v))
+                continue
+            amount = int(o["amount"])
+            part = amount if rng.random() < 0.4 else rng.randint(1, amount - 1)
+            nights = rng.randint(0, o["nights"]) if part < amount else o["nights"]
+            c = posting(self._id("C"), m, str(-part), category=o["category"], nights=nights, hotel=o["hotel_code"],
+                        bdate=bd, channel=o["booking_channel"], corrects=o["posting_id"])
+            self.charge_ids.add("P:" + c["posting_id"])
+            items.append(("postings", c))
+        return items
+
+    def redemptions(self, year: int) -> list:
+        rng, items = self.rng, []
+        for m in MEMBERS + GHOSTS:
+            if rng.random() > (0.45 if m in MEMBERS else 0.5):
+                continue
+            # from 2 February (after the expiry job) to 31 January next year, the last valid day of
+            # the oldest lot (often exactly that day: the boundary)
+            days = sorted(date(year + 1, 1, 31) if rng.random() < 0.15 else
+                          _day(rng, date(year, 2, 2), date(year + 1, 1, 30)) for _ in range(rng.randint(1, 3)))
+            for d in days:
+                at = f"{d.isoformat()}T{rng.randint(0, 23):02d}:30:00+09:00"
+                spendable = self.oracle.members[m].spendable(d) if m in self.oracle.members else 0
+                if spendable >= 400 and rng.random() < 0.4:  # spend (nearly) everything: later voids make debt
+                    r = redemption(self._id("R"), m, "PAY_BY_POINTS", amount=str(spendable // 400 * 500), at=at)
+                elif self.requests[m] and rng.random() < 0.3:  # cancel something earlier (or unknown)
+                    target = rng.choice(self.requests[m] + ["NO-SUCH-REQUEST"])
+                    r = redemption(self._id("X"), m, "CANCEL", at=at, cancels=target)
+                else:
+                    award = rng.choices(
+                        ["PAY_BY_POINTS", "STAY_STANDARD", "STAY_SUPERIOR", "UPGRADE_STANDARD_TO_SUPERIOR",
+                         "UPGRADE_SUPERIOR_TO_DELUXE", "BREAKFAST_ADULT", "BREAKFAST_CHILD", "SPA_DAY"],
+                        [30, 10, 5, 10, 5, 15, 15, 2])[0]
+                    amount = None
+                    if award == "PAY_BY_POINTS":
+                        amount = str(rng.choice([500 * rng.randint(1, 12), 700]))
+                    r = redemption(self._id("R"), m, award, rng.randint(1, 3), amount=amount, at=at,
+                                   channel=rng.choice(["DIRECT", "RESERVATION_CENTER", "OFFICIAL_WEBSITE", None]))
+                self.requests[m].append(r["request_id"])
+                items.append(("redemptions", r))
+        return items
+
+    def close_members(self, ids: list[str]) -> list:
+        return [("enrollments", enrollment(m, self.enrolled[m].isoformat(), "CLOSED")) for m in ids]
+
+    # ------------------------------------------------------------------ the whole story
+    def run(self) -> None:
+        self.phase(self.enrollments())
+        for year in YEARS:
+            if year == 2029:
+                self.phase(self.close_members(MEMBERS[:3]))
+            self.phase(self.earnings(year))
+            self.phase(self.corrections(year))
+            self.phase(self.redemptions(year))
+            self.env.close_year(year)  # on 1 January year+1 (redemptions do not depend on it)
+            self.oracle.close_year(year)
+            for as_of in (date(year + 1, 1, 31), date(year + 1, 2, 1)):  # the daily job, at the boundary
+                self.env.expire(as_of.isoformat())
+                self.oracle.expire(as_of)
+        # running the jobs again changes nothing
+        self.env.close_year(YEARS[-1])
+        self.env.expire(date(YEARS[-1] + 1, 2, 1).isoformat())
+
+
+@pytest.fixture(scope="module")
+def env(kafka_bootstrap, redis_url):
+    with LifecycleEnv(kafka_bootstrap, redis_url, db=4, name="lcm") as e:
+        yield e
+
+
+@pytest.fixture(scope="module")
+def story(env):
+    oracle = Oracle()
+    sc = Scenario(env, oracle)
+    sc.run()
+    return sc, oracle
+
+
+def _state(env, member_id: str) -> dict:
+    m = env.member(member_id)
+    return {
+        "balance": m.balance, "debt": m.lots.debt,
+        "lots": {d.isoformat(): p for d, p in sorted(m.lots.by_expiry.items()) if p},
+        "qualifying": {y: (q.points, q.nights, q.carried_points, q.carried_nights)
+                       for y, q in sorted(m.qualifying.items())
+                       if any((q.points, q.nights, q.carried_points, q.carried_nights))},
+        "statuses": dict(sorted(m.statuses.items())),
+    }
+
+
+def test_every_member_equals_the_oracle(env, story):
+    sc, oracle = story
+    wrong = {}
+    for mid in MEMBERS:
+        got, want = _state(env, mid), oracle.expected(mid)
+        if got != want:
+            wrong[mid] = {k: (got[k], want[k]) for k in got if got[k] != want[k]}
+    assert not wrong, f"{len(wrong)} members differ from the oracle, e.g. {dict(list(wrong.items())[:3])}"
+
+
+def test_invariant_balance_ledger_lots(env, story):
+    sc, oracle = story
+    entries: dict[str, dict] = {}  # deduplicated by entry_id
+    for e in env.out("ledger"):
+        first = entries.setdefault(e["entry_id"], e)
+        assert first == e, f"{e['entry_id']} republished with other content"
+    per_member: dict[str, int] = defaultdict(int)
+    for e in entries.values():
+        per_member[e["member_id"]] += e["points"]
+    latest_balance = {b["member_id"]: b for b in env.out("balances")}
+    for mid in MEMBERS:
+        m = env.member(mid)
+        assert m.balance == per_member[mid] == sum(m.lots.by_expiry.values()) - m.lots.debt == \
+            oracle.members[mid].ledger, mid
+        if mid in latest_balance:
+            assert latest_balance[mid]["balance"] == m.balance, mid
+
+
+def test_status_changes_and_redemption_results(env, story):
+    sc, oracle = story
+    changes = defaultdict(list)
+    for r in env.out("status"):
+        changes[r["member_id"]].append((r["year_evaluated"], r["old_status"], r["new_status"]))
+    for mid in MEMBERS:
+        assert changes[mid] == oracle.members[mid].status_changes, mid
+    first = {}
+    for r in env.out("results"):
+        first.setdefault(r["request_id"], (r["outcome"], r["reason"], r["points"]))
+    want = {rid: res for om in oracle.members.values() for rid, res in om.results.items()}
+    assert first == want
+
+
+def test_every_charge_has_a_decision(env, story):
+    sc, _ = story
+    decided = {d["source_id"] for d in env.out("decisions")}
+    assert sc.charge_ids <= decided
+
+
+def test_scenario_covers_the_lifecycle(env, story):
+    """The seed must keep producing the situations the scenario is meant to exercise."""
+    sc, oracle = story
+    statuses = [st for om in oracle.members.values() for st in om.statuses.values()]
+    assert statuses.count("EXCLUSIVE") >= 10 and statuses.count("LOYAL") >= 10
+    assert sum(1 for om in oracle.members.values() for c in om.status_changes if c[2] == "REGULAR") >= 3
+    types = defaultdict(int)
+    for e in {e["entry_id"]: e for e in env.out("ledger")}.values():
+        types[e["type"]] += 1
+    assert all(types[t] >= 5 for t in ("EARN", "BONUS", "REVERSAL", "REDEEM", "REFUND", "EXPIRE")), dict(types)
+    reasons = {res[1] for om in oracle.members.values() for res in om.results.values()}
+    assert {None, "INSUFFICIENT_POINTS", "CHANNEL_NOT_ELIGIBLE", "INVALID_AMOUNT", "UNKNOWN_AWARD",
+            "UNKNOWN_MEMBER", "MEMBER_CLOSED"} <= reasons
+    assert sum(1 for om in oracle.members.values() for c in om.qualifying.values() if c[2] or c[3]) >= 10
+    forfeits = [e for e in env.out("ledger") if e["type"] == "EXPIRE" and "/R:" in e["entry_id"]]
+    debts = [e for e in env.out("ledger") if e["balance_after"] < 0]
+    print(f"\nscenario: {len(sc.charge_ids)} charges, {sum(len(v) for v in sc.requests.values())} requests, "
+          f"ledger {dict(types)}, statuses {statuses.count('LOYAL')} LOYAL / {statuses.count('EXCLUSIVE')} "
+          f"EXCLUSIVE, {len(forfeits)} forfeits on cancel, {len(debts)} entries leaving a negative balance")
+    assert len(debts) >= 5, "corrections should leave some members in debt"
+    assert sum(om.repaid for om in oracle.members.values()) > 0, "no debt was paid back by later earnings"
