@@ -85,7 +85,7 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
         datadir=tempfile.mkdtemp(prefix="harmony-faust-"), broker_session_timeout=10,
         broker_heartbeat_interval=2, consumer_auto_offset_reset="latest", topic_partitions=1,
     )
-    jobs_topic = app.topic(f"{settings.topics.prefix}harmony.jobs.v1", value_serializer="json", partitions=1)
+    jobs_topic = app.topic(settings.topics.jobs, value_serializer="json", partitions=1)
     engine_thread = EngineThread(worker, loop=None)
 
     @app.service

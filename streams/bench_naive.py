@@ -61,7 +61,8 @@ def create_app(s: Settings, engine, marks: set[int]):
     t = s.topics
     app = faust.App(
         s.group, broker=faust_broker(s.bootstrap), store="memory://", web_enabled=False,
-        datadir=tempfile.mkdtemp(prefix="harmony-bench-naive-"), broker_session_timeout=6,
+        datadir=os.environ.get("BENCH_NAIVE_DATADIR") or tempfile.mkdtemp(prefix="harmony-bench-naive-"),
+        broker_session_timeout=6,
         broker_heartbeat_interval=2, consumer_auto_offset_reset="earliest", topic_partitions=1,
     )
     raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}

@@ -59,6 +59,9 @@ class BatchResult:
     members: int = 0
     cas_retries: int = 0
     outcomes: Counter = field(default_factory=Counter)  # (outcome, reason) -> decisions
+    # content fingerprint -> (topic, partition, offset, key) of the batch's member inputs: the origin
+    # headers of a dead letter the member aggregate raises (a CONFLICT)
+    origins: dict[str, tuple[str, int, int, bytes | None]] = field(default_factory=dict)
 
 
 class Engine:
@@ -122,9 +125,10 @@ class Engine:
                     fx_changed.add(event.currency)
                 continue
             if not has_member(event.member_id):
-                self._memberless(kind, event, msg.topic, ctx, result)
+                self._memberless(kind, event, msg.topic, ctx, result, msg)
                 continue
             item = Item(kind, event, msg.topic, msg.value, fingerprint(msg.value))
+            result.origins.setdefault(item.fp, (msg.topic, msg.partition, msg.offset, msg.key))
             (enrollments if kind == "enroll" else by_member)[event.member_id].append(item)
         members = {mid: enrollments.get(mid, []) + by_member.get(mid, []) for mid in {*enrollments, *by_member}}
         self.run(members, ctx, result)
@@ -137,7 +141,8 @@ class Engine:
         result.outcomes.clear()
         return result
 
-    def _memberless(self, kind: str, event, topic: str, ctx: Context, result: BatchResult) -> None:
+    def _memberless(self, kind: str, event, topic: str, ctx: Context, result: BatchResult,
+                    msg: Message | None = None) -> None:
         if kind == "charge":
             # the rules' order of checks: invalid input (REJECTED) and non-participating hotel come first
             a = (assess_posting if isinstance(event, FolioPosting) else assess_bill)(event, ctx.cfg, self.fx)
@@ -148,12 +153,21 @@ class Engine:
         elif kind == "redeem":
             result.records.append(self.out.rejected_request(event, "UNKNOWN_MEMBER"))
         else:
-            result.records.append(self.out.dead_letter(topic, -1, -1, None, b"", "enrollment without member_id"))
+            part, off, key, raw = (msg.partition, msg.offset, msg.key, msg.value) if msg else (-1, -1, None, b"")
+            result.records.append(self.out.dead_letter(topic, part, off, key, raw,
+                                                       "InvalidEvent: enrollment without member_id"))
 
     # ------------------------------------------------------------------ members
     def run(self, items: dict[str, list[Item]], ctx: Context, result: BatchResult,
-            job: Callable[[Member], None] | None = None) -> dict[str, Member]:
-        """Handle each member's items in order (and ``job``), then compare-and-set; repeat for conflicts."""
+            job: Callable[[Member], None] | None = None,
+            publish_first: Callable[[BatchResult], None] | None = None) -> dict[str, Member]:
+        """Handle each member's items in order (and ``job``), then compare-and-set; repeat for conflicts.
+
+        With ``publish_first`` (the jobs) the outputs of the changed members are published before
+        their compare-and-set: a job whose state change is saved can no longer find anything to
+        do, so its records must already be out (a crash in between repeats the same records, with
+        the same ids, on the next run). Input batches publish afterwards instead: their offsets
+        make them replay, and a replay re-publishes from the stored records."""
         pending = dict(items)
         done: dict[str, Member] = {}
         rounds = 0
@@ -174,6 +188,14 @@ class Engine:
                 if job is not None:
                     job(m)
             changed = [m for m in loaded.values() if m.changed]
+            if changed and publish_first is not None:
+                early = BatchResult()
+                for m in changed:
+                    m.saved_version = m.version + 1  # what the compare-and-set will write
+                    self._emit(m, ctx, early)
+                    if self.changelog:
+                        self._changelog(m, items.get(m.member_id, ()), early)
+                publish_first(early)
             if changed:
                 batch = Batch(self.store.redis)
                 for m in changed:
@@ -194,6 +216,8 @@ class Engine:
             pending = {mid: pending[mid] for mid in failed}
         self._index(done.values())
         for mid, m in done.items():
+            if publish_first is not None and m.changed:
+                continue  # published before it was saved
             self._emit(m, ctx, result)
             if self.changelog:
                 self._changelog(m, items.get(mid, ()), result)
@@ -238,7 +262,9 @@ class Engine:
             result.records.append(self.out.status(m.member_id, s))
         for dl in eff.dead_letters:
             self.metrics.inc("harmony_dead_letters_total", topic=dl.topic)
-            result.records.append(self.out.dead_letter(dl.topic, -1, -1, m.member_id.encode(), dl.raw, dl.error))
+            # origin of an input of this batch (a CONFLICT); a held input released later has none
+            topic, part, off, key = result.origins.get(fingerprint(dl.raw), (dl.topic, -1, -1, m.member_id.encode()))
+            result.records.append(self.out.dead_letter(topic, part, off, key, dl.raw, dl.error))
         if m.changed or eff.moves:
             result.records.append(self.out.balance(m, ctx.now))
 

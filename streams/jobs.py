@@ -51,7 +51,7 @@ def close_year(engine: Engine, year: int, publish: Callable[[BatchResult], None]
             ctx = engine.context()
             result = BatchResult()
             done = engine.run({mid: [] for mid in members}, ctx, result,
-                              job=lambda m: m.close_year(year, ctx.cfg))
+                              job=lambda m: m.close_year(year, ctx.cfg), publish_first=publish)
             report.members += len(done)
             report.changed += sum(1 for m in done.values() if m.effects.status_changes)
             publish(result)
@@ -73,7 +73,8 @@ def expire(engine: Engine, as_of: date, publish: Callable[[BatchResult], None], 
             result = BatchResult()
             expired: dict[str, int] = {}
             done = engine.run({mid: [] for mid in members}, ctx, result,
-                              job=lambda m: expired.__setitem__(m.member_id, m.expire(as_of)))
+                              job=lambda m: expired.__setitem__(m.member_id, m.expire(as_of)),
+                              publish_first=publish)
             publish(result)
             report.members += len(done)
             report.changed += sum(1 for mid in done if expired.get(mid))

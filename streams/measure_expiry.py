@@ -45,7 +45,6 @@ def _worker(redis_url: str):
 
 def seed(redis_url: str, members: int, first: int = 0) -> dict:
     """Enroll ``members`` members and give each a 2026 and a 2027 lot, through Engine.process."""
-    from processors.model import JST
     from .engine import Message
     w = _worker(redis_url)
     engine, codec, t = w.engine, w.codec, w.s.topics

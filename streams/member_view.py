@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from processors.member import Member
+from processors.model import JST
 from processors.validity import jst_date
 
 from .member_store import MemberStore
@@ -58,5 +59,6 @@ def member_text(view: dict) -> str:
             lines.append(f"  {h['source_id']}  {h['reason']} since {h['since']}")
     lines.append("last ledger entries")
     for e in view["last_entries"]:
-        lines.append(f"  {e['at'][:19]}  {e['type']:<8} {e['points']:>+9,}  -> {e['balance_after']:>9,}  {e['source_id']}")
+        at = datetime.fromisoformat(e["at"]).astimezone(JST).strftime("%Y-%m-%d %H:%M JST")
+        lines.append(f"  {at}  {e['type']:<8} {e['points']:>+9,}  -> {e['balance_after']:>9,}  {e['source_id']}")
     return "\n".join(lines)

@@ -7,7 +7,10 @@ from pathlib import Path
 
 from .topics import Topics
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "program.toml"
+_CHECKOUT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "program.toml"
+# a checkout (editable install) has it beside the package; an installed image runs from the
+# project directory or sets HARMONY_CONFIG
+DEFAULT_CONFIG = _CHECKOUT_CONFIG if _CHECKOUT_CONFIG.exists() else Path.cwd() / "config" / "program.toml"
 
 
 @dataclass

@@ -35,6 +35,7 @@ class TopicSpec:
     partitions_role: PartitionsRole
     compacted: bool = False
     key: str = "member_id"
+    partitions: int | None = None  # None: the engine's partition count
 
     @property
     def cleanup_policy(self) -> str:
@@ -56,6 +57,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     # internal: the changelog of member state in Redis (JSON values), read by `harmony rebuild`
     TopicSpec("state", "harmony.member-state.v1", "out", "member", compacted=True,
               key="m|member, s|member|source id, h|member|source id, p|group|topic|partition"),
+    # internal: job requests (close-year, expire) for the worker's faust agent (JSON values)
+    TopicSpec("jobs", "harmony.jobs.v1", "in", "global", key="none", partitions=1),
 )
 
 
@@ -74,6 +77,7 @@ class Topics:
     balances: str
     dlq: str
     state: str
+    jobs: str
 
     def __init__(self, prefix: str = ""):
         self.prefix = prefix
@@ -87,7 +91,7 @@ class Topics:
     @property
     def inputs(self) -> tuple[str, ...]:
         """The five input topics (postings, bills, fx, enrollments, redemptions)."""
-        return tuple(self.prefix + s.name for s in TOPICS if s.direction == "in")
+        return tuple(self.prefix + s.name for s in TOPICS if s.direction == "in" and s.attr != "jobs")
 
     @property
     def outputs(self) -> tuple[str, ...]:
@@ -126,7 +130,8 @@ def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None,
 
     partitions = partitions or default_partitions()
     admin = make_admin(bootstrap)
-    new = [NewTopic(name, partitions, replication, config={"cleanup.policy": spec.cleanup_policy})
+    new = [NewTopic(name, spec.partitions or partitions, replication,
+                    config={"cleanup.policy": spec.cleanup_policy})
            for name, spec in topics.specs()]
     created: list[str] = []
     for name, fut in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():
@@ -136,7 +141,8 @@ def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None,
         except KafkaException as e:
             if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
-    _wait_for_metadata(admin, topics.all(), partitions, timeout)
+    _wait_for_metadata(admin, [n for n, spec in topics.specs() if not spec.partitions], partitions, timeout)
+    _wait_for_metadata(admin, [n for n, spec in topics.specs() if spec.partitions], 1, timeout)
     return created
 
 

@@ -103,6 +103,9 @@ class Worker:
         fx_consumer = make_consumer(fx_reader_group(s.group), s.bootstrap, **{"enable.partition.eof": True})
         try:
             self._load_fx(fx_consumer)
+            # rates loaded now may be what held inputs wait for (a rate read by a process that died
+            # before releasing them): release them before consuming, not at the first sweep
+            self.sweep(producer)
             consumer.subscribe([t for t in s.topics.inputs if t != s.topics.fx],
                                on_assign=self._on_assign, on_revoke=self._on_revoke)
             self.ready.set()

@@ -1,5 +1,9 @@
 """Shared fixtures: one Tansu broker and one redis-server per test session (unless
-KAFKA_BOOTSTRAP_SERVERS / REDIS_URL point at existing ones), unique names per test."""
+KAFKA_BOOTSTRAP_SERVERS / REDIS_URL point at existing ones), unique names per test.
+
+`--redis=cluster` (or HARMONY_TEST_REDIS=cluster) runs the tests against a 3-master Redis Cluster
+(streams.devstack.RedisCluster) instead: `redis_url` is then a cluster node's URL (the engine detects
+the cluster from it) and `redis_clean` a cluster client, flushed on every node."""
 from __future__ import annotations
 
 import os
@@ -29,17 +33,50 @@ def redis_server(tmp_path_factory):
         yield server
 
 
+def pytest_addoption(parser):
+    parser.addoption("--redis", choices=("single", "cluster"), default=None,
+                     help="Redis for the tests: one redis-server (default) or a 3-master Redis Cluster "
+                          "(also: HARMONY_TEST_REDIS=cluster)")
+
+
+def redis_mode(config) -> str:
+    return config.getoption("--redis") or os.environ.get("HARMONY_TEST_REDIS") or "single"
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """Three cluster-enabled redis-server masters for the session (AOF everysec)."""
+    from streams.devstack import RedisCluster
+    with RedisCluster(workdir=tmp_path_factory.mktemp("rcluster"), appendonly=True) as cluster:
+        yield cluster
+
+
 @pytest.fixture(scope="session")
 def redis_url(request) -> str:
-    return os.environ.get("REDIS_URL") or request.getfixturevalue("redis_server").url
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    if redis_mode(request.config) == "cluster":
+        return request.getfixturevalue("redis_cluster").url
+    return request.getfixturevalue("redis_server").url
+
+
+def flush_every_node(client) -> None:
+    """FLUSHALL on a single server, or on every node of a cluster."""
+    from redis.cluster import RedisCluster
+    if isinstance(client, RedisCluster):
+        for node in client.get_nodes():
+            client.get_redis_connection(node).flushall()
+    else:
+        client.flushall()
 
 
 @pytest.fixture
 def redis_clean(redis_url):
-    """A client on an empty database (FLUSHALL before the test)."""
-    import redis
-    client = redis.Redis.from_url(redis_url)
-    client.flushall()
+    """A client on an empty database (FLUSHALL before the test, on every node of a cluster); a
+    cluster client when `redis_url` is a cluster node (streams.redis_client.connect)."""
+    from streams.redis_client import connect
+    client = connect(redis_url)
+    flush_every_node(client)
     yield client
     client.close()
 

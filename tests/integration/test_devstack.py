@@ -73,11 +73,11 @@ def test_create_topics_idempotent_with_compaction(kafka_bootstrap, unique):
 
     admin = make_admin(kafka_bootstrap)
     md = admin.list_topics(timeout=5)
-    assert {n: len(md.topics[n].partitions) for n in t.all()} == {n: 3 for n in t.all()}
+    assert {n: len(md.topics[n].partitions) for n in t.all()} == {n: t.spec(n).partitions or 3 for n in t.all()}
     futures = admin.describe_configs([ConfigResource("topic", n) for n in t.all()])
     policy = {res.name: fut.result(10)["cleanup.policy"].value for res, fut in futures.items()}
     assert policy == {n: ("compact" if t.spec(n).compacted else "delete") for n in t.all()}
-    assert {n for n in t.all() if policy[n] == "compact"} == {t.fx, t.enrollments, t.balances}
+    assert {n for n in t.all() if policy[n] == "compact"} == {t.fx, t.enrollments, t.balances, t.state}
 
 
 def test_topics_fixture_creates_prefixed_topics(kafka_bootstrap, topics, unique):
@@ -94,7 +94,7 @@ def test_topic_names(monkeypatch):
     assert (t.ledger, t.decisions, t.status, t.results, t.balances, t.dlq) == (
         "p.points.ledger.v1", "p.charges.decisions.v1", "p.members.status.v1",
         "p.redemptions.results.v1", "p.members.balances.v1", "p.loyalty.dlq.v1")
-    assert len(set(t.all())) == len(TOPICS) == 11
+    assert len(set(t.all())) == len(TOPICS) == 13  # the 11 binding topics + the member-state changelog + jobs
     assert Topics().fx == "fx.rates.v1"
     monkeypatch.setenv("HARMONY_TOPIC_PREFIX", "dev.")
     assert Topics.from_env().ledger == "dev.points.ledger.v1"

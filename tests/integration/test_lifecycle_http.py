@@ -8,7 +8,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +18,7 @@ import pytest
 from streams.devstack import free_port
 from streams.kafka import make_producer
 from tests.harness import enrollment, posting, redemption
-from tests.lifecycle_support import LifecycleEnv, redis_db_url
+from tests.lifecycle_support import LifecycleEnv
 
 ROOT = Path(__file__).resolve().parents[2]
 HARMONY = str(ROOT / ".venv" / "bin" / "harmony")

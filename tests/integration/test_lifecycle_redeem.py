@@ -7,11 +7,9 @@ must lose nothing.
 from __future__ import annotations
 
 import threading
-from datetime import date
 
 import pytest
 
-from processors.model import JST
 from schemas.jsonio import from_json
 from streams.engine import Engine, Message
 from tests.harness import enrollment, posting, redemption

@@ -51,6 +51,7 @@ class Scenario:
         self.originals: dict[str, list[dict]] = defaultdict(list)  # member -> postings/bills published
         self.requests: dict[str, list[str]] = defaultdict(list)
         self.charge_ids: set[str] = set()
+        self.closed: list[str] = []
         self.n = 0
 
     def _id(self, prefix: str) -> str:
@@ -73,7 +74,7 @@ class Scenario:
     def earnings(self, year: int) -> list:
         rng, items = self.rng, []
         for m in MEMBERS:
-            count = {"heavy": rng.randint(6, 14), "medium": rng.randint(2, 6), "light": rng.randint(0, 3)}[self.profile[m]]
+            count = rng.randint(*{"heavy": (6, 14), "medium": (2, 6), "light": (0, 3)}[self.profile[m]])
             for _ in range(count):
                 bd = _day(rng, date(year, 1, 1), date(year, 12, 31)).isoformat()
                 hotel = _pick(rng, HOTEL_WEIGHTS)
@@ -153,9 +154,16 @@ class Scenario:
                                    channel=rng.choice(["DIRECT", "RESERVATION_CENTER", "OFFICIAL_WEBSITE", None]))
                 self.requests[m].append(r["request_id"])
                 items.append(("redemptions", r))
+        # every year at least one unknown award; members who closed still ask
+        extra = [(rng.choice(MEMBERS), "SPA_DAY")] + [(m, "BREAKFAST_ADULT") for m in self.closed]
+        for m, award in extra:
+            r = redemption(self._id("R"), m, award, at=f"{year + 1}-01-31T23:59:00+09:00")
+            self.requests[m].append(r["request_id"])
+            items.append(("redemptions", r))
         return items
 
     def close_members(self, ids: list[str]) -> list:
+        self.closed += ids
         return [("enrollments", enrollment(m, self.enrolled[m].isoformat(), "CLOSED")) for m in ids]
 
     # ------------------------------------------------------------------ the whole story

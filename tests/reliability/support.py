@@ -10,8 +10,6 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import redis as redis_lib
-
 from schemas.codec import Codec
 from streams.events import to_domain
 from streams.lag import LagProbe
@@ -310,12 +308,10 @@ def all_problems(bootstrap, topics, redis_url, stream) -> list[str]:
 
 
 def flush_redis(redis_url: str) -> None:
+    from tests.conftest import flush_every_node
     r = connect(redis_url)
     try:
-        if isinstance(r, redis_lib.RedisCluster):
-            r.flushall(target_nodes=redis_lib.RedisCluster.PRIMARIES)
-        else:
-            r.flushall()
+        flush_every_node(r)
     finally:
         r.close()
 

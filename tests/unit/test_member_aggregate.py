@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import tomllib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
