@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Callable
 
 from . import lots as lot_ops
 from .config import ProgramConfig
@@ -111,20 +112,27 @@ class Member:
             else:
                 self.effects.decisions.append(Decision(sid, topic, ev, Outcome.HELD.value, held.reason))
             return
-        if self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx):
-            self.retry_held(ctx)  # an original may release its corrections
+        if self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx) and self.held:
+            # only the corrections waiting for this very input can move now
+            self.retry_held(ctx, lambda h: h.reason == Reason.AWAITING_ORIGINAL.value
+                            and _corrected_id(h.event) == sid)
 
-    def retry_held(self, ctx: Context) -> None:
+    def retry_held(self, ctx: Context, which: Callable[[HeldEvent], bool] | None = None) -> None:
+        """Decide again the held inputs (``which`` of them), earliest first; passes repeat while
+        releases happen, since one release (an original) may unblock another input (its correction)."""
         progress = True
         while progress and self.held:
             progress = False
             for sid, h in sorted(self.held.items(), key=lambda kv: (kv[1].first_seen, kv[0])):
+                if which is not None and not which(h):
+                    continue
                 if self._decide_charge(h, ctx):
                     del self.held[sid]
                     self.held_put.discard(sid)
                     self.held_del.add(sid)
                     progress = True
-                    break  # start again from the earliest: a release may unblock an earlier input
+                    if which is not None:  # a released input may unblock others of any kind
+                        which = _after_release(which, h.source_id)
 
     def _conflict(self, topic: str, raw: bytes, sid: str) -> None:
         self.effects.dead_letters.append(
@@ -352,6 +360,10 @@ class Member:
             self._move(sid, self._entry("EXPIRE", -pts, lot), expires_at(lot))
             total += pts
         return total
+
+
+def _after_release(which: Callable[[HeldEvent], bool], released: str) -> Callable[[HeldEvent], bool]:
+    return lambda h: which(h) or (h.reason == Reason.AWAITING_ORIGINAL.value and _corrected_id(h.event) == released)
 
 
 def _v(reason) -> str | None:

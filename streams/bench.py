@@ -319,7 +319,8 @@ class Bench:
                          "latency_seconds": a.latency_seconds, "seed": a.seed, "start": a.start, "days": a.days,
                          "zipf": a.zipf, "batch_size": int(os.environ.get("HARMONY_BATCH_SIZE", "2000")),
                          "profiled": bool(a.profile or a.py_spy), "skipped": sorted(skip)}
-        res["environment"] = {"code": _code_version(), "loadavg_at_start": _loadavg(), "bootstrap": self.bootstrap, "redis": self.redis_url, "started": self.started,
+        res["environment"] = {"code": _code_version(), "loadavg_at_start": _loadavg(), "bootstrap": self.bootstrap,
+                              "redis": self.redis_url, "started": self.started,
                               "cpus": os.cpu_count(), "python": platform.python_version(), "run_id": self.run_id,
                               "workdir": str(self.workdir)}
 
@@ -430,7 +431,8 @@ class Bench:
         res["memory"]["worker_peak_rss_kb"] = hwm
         res["memory"]["worker_peak_rss_mb"] = round(max(v or 0 for v in hwm.values()) / 1024, 1)
         res["memory"]["worker_peak_rss_mb_total"] = round(sum(v or 0 for v in hwm.values()) / 1024, 1)
-        self.say(f"engine: stopping worker(s); peak RSS {', '.join(f'{k} {(v or 0) / 1024:.0f} MB' for k, v in hwm.items())}")
+        rss = ", ".join(f"{k} {(v or 0) / 1024:.0f} MB" for k, v in hwm.items())
+        self.say(f"engine: stopping worker(s); peak RSS {rss}")
         for w in workers:
             w.stop()
         if a.profile:
@@ -610,7 +612,8 @@ class Bench:
                        if mine["sample"].get(m) != b}
         res["compare"] = {"file": path, "same_traffic": same_traffic,
                           "digest_equal": mine["digest"] == theirs.get("digest"),
-                          "sample_mismatches": len(sample_diff), "other_workers": other.get("config", {}).get("workers")}
+                          "sample_mismatches": len(sample_diff),
+                          "other_workers": other.get("config", {}).get("workers")}
         res["compare"]["ok"] = same_traffic and res["compare"]["digest_equal"] and not sample_diff
         self.say(f"compare with {path} ({res['compare']['other_workers']} worker(s)): "
                  + ("identical balances" if res["compare"]["ok"] else f"{res['compare']}"))
@@ -794,7 +797,9 @@ def py_spy_top(path: str, n: int = 15) -> dict:
     pct = (lambda c: round(100 * c / total, 1)) if total else (lambda c: 0.0)
     return {"samples": total,
             "by_self": [{"function": f, "pct": pct(c)} for f, c in own.most_common(n)],
-            "by_inclusive": [{"function": f, "pct": pct(c)} for f, c in incl.most_common(n)]}
+            # the root chain (runpy, cli, Worker.run) is in every sample: leave it out
+            "by_inclusive": [{"function": f, "pct": pct(c)} for f, c in incl.most_common()
+                             if c < 0.95 * total][:n]}
 
 
 def _frame(f: str) -> str:
@@ -822,7 +827,8 @@ def report(res: dict) -> str:
       f"{cfg['workers']} worker(s), batch {cfg['batch_size']}, seed {cfg['seed']}"
       + ("  [PROFILED: rates are not representative]" if cfg.get("profiled") else ""))
     env = res["environment"]
-    w(f"broker {env['bootstrap']}, Redis {env['redis']} (started for the bench: {', '.join(env['started']) or 'none'}), "
+    w(f"broker {env['bootstrap']}, Redis {env['redis']} "
+      f"(started for the bench: {', '.join(env['started']) or 'none'}), "
       f"{env['cpus']} CPUs, Python {env['python']}, load average at start {env.get('loadavg_at_start')}")
     code = env.get("code") or {}
     w(f"code: commit {code.get('commit')}" + (f" + working-tree changes in {', '.join(code['modified'])}"
@@ -870,7 +876,8 @@ def report(res: dict) -> str:
         cpu = ", ".join(f"{k} {v:.1f} s" for k, v in e["cpu_seconds"].items() if k != "machine")
         cap = e.get("machine_cpu_capacity_seconds")
         w(f"CPU during the timed engine phase ({e['seconds']:.1f} s wall"
-          + (f", {cap:.0f} CPU-s available, {e['cpu_seconds'].get('machine', 0):.1f} used" if cap else "") + f"): {cpu}")
+          + (f", {cap:.0f} CPU-s available, {e['cpu_seconds'].get('machine', 0):.1f} used" if cap else "")
+          + f"): {cpu}")
         if e["cpu_seconds"].get("other_processes", 0) > 0.1 * e["seconds"]:
             w("  NOTE: other processes used the CPUs during the run: numbers are lower than on an idle machine")
     if "balances" in res:

@@ -101,7 +101,8 @@ def main() -> int:
     load_fx(worker)
     marks = {int(x) for x in os.environ.get("BENCH_NAIVE_MARKS", "").split(",") if x.strip()}
     app = create_app(s, engine, marks)
-    faust.Worker(app, loglevel=os.environ.get("HARMONY_LOGLEVEL", "warning").lower(), quiet=True).execute_from_commandline()
+    loglevel = os.environ.get("HARMONY_LOGLEVEL", "warning").lower()
+    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
     return 0
 
 

@@ -261,7 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replay the same topics with one reference worker and compare every member's balance")
     b.add_argument("--compare", metavar="FILE", default=None,
                    help="compare the balances with an earlier bench JSON of the same traffic")
-    b.add_argument("--profile", metavar="FILE", default=None, help="run worker 0 under cProfile (slower)")
+    b.add_argument("--profile", metavar="FILE", default=None,
+                   help="profile worker 0 with cProfile during the timed engine phase (slower)")
     b.add_argument("--py-spy", dest="py_spy", metavar="FILE", default=None,
                    help="sample worker 0 with py-spy during the timed engine phase (raw collapsed stacks)")
     b.add_argument("--py-spy-idle", dest="py_spy_idle", action="store_true",

@@ -297,7 +297,8 @@ class Engine:
             if not members:
                 continue
             ctx = self.context()
-            done = self.run({mid: [] for mid in members}, ctx, result, job=lambda m: m.retry_held(ctx))
+            done = self.run({mid: [] for mid in members}, ctx, result,
+                            job=lambda m: m.retry_held(ctx, lambda h: h.currency == cur))
             still = [mid for mid, m in done.items()
                      if any(h.currency == cur for h in m.held.values())]
             gone = set(members) - set(still)
@@ -311,7 +312,8 @@ class Engine:
         ctx = self.context()
         due = [m.decode() for m in self.store.redis.zrangebyscore("idx:unknown", "-inf", ctx.now.timestamp())]
         if due:
-            done = self.run({mid: [] for mid in due}, ctx, result, job=lambda m: m.retry_held(ctx))
+            done = self.run({mid: [] for mid in due}, ctx, result,
+                            job=lambda m: m.retry_held(ctx, lambda h: h.reason == "AWAITING_ENROLLMENT"))
             grace = ctx.cfg.unknown_member_grace_hours * 3600
             redis = self.store.redis
             for mid, m in done.items():

@@ -1,6 +1,6 @@
 """Thin confluent-kafka factories. Configuration, lowest precedence first:
 
-1. the client defaults below (producer: acks=all, idempotence, linger 5 ms, lz4; consumer: manual
+1. the client defaults below (producer: acks=all, idempotence, linger 5 ms, no compression; consumer: manual
    commits, earliest, range assignor),
 2. the environment: `KAFKA_BOOTSTRAP_SERVERS` and `KAFKA_CONFIG_<NAME>` (e.g.
    `KAFKA_CONFIG_SECURITY_PROTOCOL=SASL_SSL` -> `security.protocol`),
@@ -25,7 +25,9 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "enable.idempotence": True,
     "linger.ms": 5,
-    "compression.type": "lz4",
+    # no compression by default: cheapest for the producer, and readable by every client (aiokafka
+    # needs an extra library for lz4); set KAFKA_CONFIG_COMPRESSION_TYPE to change it
+    "compression.type": "none",
 }
 
 CONSUMER_DEFAULTS: dict[str, Any] = {
@@ -37,6 +39,9 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     # 10 s -> 5 s; 6 s -> 3 s). 10 s is the pre-Kafka-3.0 default and fine for production
     # (librdkafka heartbeats from its own thread); tests may pass session_timeout_ms=6000.
     "session.timeout.ms": 10000,
+    # a fetch returns as soon as data is there on Kafka, but Tansu holds it for the whole wait:
+    # keep the wait short so a quiet partition does not delay the others (latency)
+    "fetch.wait.max.ms": 20,
 }
 
 

@@ -96,11 +96,11 @@ class MemberStore:
     def _member(self, mid: str, reply, sids: list[str]) -> Member:
         core_flat, records, held_flat = reply
         m = Member(mid)
-        loaded_fields = set()
+        loaded_fields: dict[str, str] = {}
         it = iter(core_flat)
         for raw_field, raw_value in zip(it, it):
             f, v = raw_field.decode(), raw_value.decode()
-            loaded_fields.add(f)
+            loaded_fields[f] = v
             kind, _, arg = f.partition(":")
             if f == "v":
                 m.version = int(v)
@@ -136,7 +136,7 @@ class MemberStore:
     # ------------------------------------------------------------------ save
     def queue_save(self, batch: Batch, m: Member) -> None:
         """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA)."""
-        sets, dels = self._core_changes(m)
+        sets, dels = m._core_saved = self._core_changes(m)  # type: ignore[attr-defined]
         args: list[Any] = [m.version, self.ledger_keep, len(sets) // 2, *sets, len(dels), *dels]
         args.append(len(m.new_src))
         encoded = m.encoded_src = {}
@@ -158,16 +158,13 @@ class MemberStore:
         batch.add(keys[0], lambda p: apply(keys=keys, args=args, client=p))
 
     def core_fields(self, m: Member, version: int) -> dict[str, str | int]:
-        """The member's whole core hash as it stands after a save at ``version`` (for the changelog)."""
-        saved_dirty = m.dirty
-        m.dirty = {"lots"} | ({"en"} if m.enrolled_on else set()) | {f"Q:{y}" for y in m.qualifying} | \
-            {f"S:{y}" for y in m.statuses} | {f"C:{y}" for y in m.closed} | \
-            {f"X:{d.isoformat()}" for d in m.expired_count}
-        try:
-            sets, _ = self._core_changes(m)
-        finally:
-            m.dirty = saved_dirty
-        fields = dict(zip(sets[::2], sets[1::2]))
+        """The member's whole core hash as it stands after a save at ``version`` (for the changelog):
+        the fields loaded, with the changes of the last save applied."""
+        fields: dict[str, str | int] = dict(getattr(m, "_loaded_fields", {}))
+        sets, dels = getattr(m, "_core_saved", None) or self._core_changes(m)
+        for f in dels:
+            fields.pop(f, None)
+        fields.update(zip(sets[::2], sets[1::2]))
         fields["v"] = version
         return fields
 

@@ -85,6 +85,14 @@ class Worker:
             self._written[(tp.topic, tp.partition)] = int(pos) if pos is not None else None
         consumer.assign(partitions)
         self._assigned = {(tp.topic, tp.partition) for tp in partitions}
+        # a process that died between writing a position to Redis and committing it left the group's
+        # commit behind: commit what Redis holds, or the lag (`harmony wait`) stays > 0 until new input
+        known = [TopicPartition(tp.topic, tp.partition, tp.offset) for tp in partitions if tp.offset >= 0]
+        if known:
+            try:
+                consumer.commit(offsets=known, asynchronous=True)
+            except KafkaException as exc:
+                log.warning("commit of the Redis positions failed: %s", exc)
         log.info("assigned %d partitions", len(partitions))
 
     def _on_revoke(self, consumer, partitions):

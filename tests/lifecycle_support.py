@@ -13,7 +13,6 @@ from collections import defaultdict
 from datetime import date
 from urllib.parse import urlsplit, urlunsplit
 
-import redis
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from schemas.codec import Codec
@@ -26,8 +25,29 @@ from tests.harness import Publisher, RunningWorker, settings_for, wait_processed
 
 
 def redis_db_url(url: str, db: int) -> str:
+    """``url`` on database ``db``; a Redis Cluster has database 0 only, so its URL is kept as is."""
+    from streams.redis_client import connect
+    from redis.cluster import RedisCluster
+    probe = connect(url)
+    try:
+        if isinstance(probe, RedisCluster):
+            return url
+    finally:
+        probe.close()
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+def connect_flushed(url: str):
+    """A client for ``url`` (a cluster client for a cluster node) on an emptied database (every node)."""
+    from streams.redis_client import connect
+    from tests.conftest import flush_every_node
+    client = connect(url)
+    if client.__class__.__name__ == "RedisCluster":
+        flush_every_node(client)
+    else:
+        client.flushdb()
+    return client
 
 
 def read_new(bootstrap: str, topic: str, starts: dict[int, int] | None = None, timeout: float = 20.0) -> list:
@@ -64,8 +84,7 @@ class LifecycleEnv:
         self._offsets: dict[str, dict[tuple[int, int], dict]] = defaultdict(dict)
 
     def __enter__(self) -> "LifecycleEnv":
-        self.redis = redis.Redis.from_url(self.redis_url)
-        self.redis.flushdb()
+        self.redis = connect_flushed(self.redis_url)
         create_topics(self.bootstrap, self.topics)
         self.pub = Publisher(self.bootstrap, self.topics)
         self.running = RunningWorker(self.settings).__enter__()

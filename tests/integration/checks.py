@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import redis as redis_lib
+from streams.redis_client import connect
 
 from schemas.codec import Codec
 from streams.events import to_domain
 from streams.member_store import MemberStore
 from streams.member_view import member_json
+from streams.redis_client import connect
 from tests.harness import decoded, read_topic
 from tests.oracle import normalize_view
 
@@ -19,7 +20,7 @@ def store_for(redis_url: str) -> MemberStore:
     def decode_held(topic, raw):
         name, record = codec.decode(raw)
         return to_domain(name, record)
-    return MemberStore(redis_lib.Redis.from_url(redis_url), decode_held)
+    return MemberStore(connect(redis_url), decode_held)  # a cluster client for a cluster node
 
 
 def views(store: MemberStore, members) -> dict[str, dict | None]:

@@ -29,11 +29,10 @@ class ServedEnv(LifecycleEnv):
     """Like LifecycleEnv, but the worker is `harmony worker` in a subprocess."""
 
     def __enter__(self):
-        import redis
         from streams.topics import create_topics
         from tests.harness import Publisher
-        self.redis = redis.Redis.from_url(self.redis_url)
-        self.redis.flushdb()
+        from tests.lifecycle_support import connect_flushed
+        self.redis = connect_flushed(self.redis_url)
         create_topics(self.bootstrap, self.topics)
         self.pub = Publisher(self.bootstrap, self.topics)
         self.port = free_port()

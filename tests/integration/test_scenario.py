@@ -241,3 +241,29 @@ def test_outputs_of_a_release_survive_a_failed_delivery(kafka_bootstrap, redis_u
     assert [e["points"] for e in entries.values()] == [700]
     outcomes = [d["outcome"] for d in checks.decisions_by_source(kafka_bootstrap, topics.decisions)["P:HP1"]]
     assert outcomes[-1] == "EARNED"
+
+
+def test_restart_with_group_commit_behind_redis_catches_up(kafka_bootstrap, redis_url, redis_clean, topics,
+                                                           unique):
+    """A process killed between writing its positions to Redis and committing them to Kafka leaves the
+    group's commit behind. The next worker starts from Redis (nothing to replay) and must still bring
+    the group's lag to 0, or `harmony wait` never returns."""
+    from confluent_kafka import TopicPartition
+
+    from streams.kafka import make_consumer
+    s = settings_for(kafka_bootstrap, redis_url, topics, unique)
+    pub = Publisher(kafka_bootstrap, topics)
+    publish(pub, [("enrollments", enrollment("OHCB0001"))]
+            + [("postings", posting(f"CB{i}", "OHCB0001", "35000")) for i in range(5)])
+    with RunningWorker(s):
+        wait_processed(s)
+    rewind = make_consumer(unique, kafka_bootstrap)  # what a kill before the commit leaves behind
+    parts = rewind.list_topics(topics.postings, timeout=10).topics[topics.postings].partitions
+    rewind.commit(offsets=[TopicPartition(topics.postings, p, 0) for p in parts], asynchronous=False)
+    rewind.close()
+    with RunningWorker(s) as w:
+        wait_processed(s, timeout=20)
+        view = checks.views(w.worker.engine.store, ["OHCB0001"])["OHCB0001"]
+    assert view["balance"] == 3500
+    entries, problems = checks.ledger(kafka_bootstrap, topics.ledger)
+    assert problems == [] and len(entries) == 5
