@@ -12,6 +12,7 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import orjson
 from datetime import date, datetime
@@ -36,14 +37,36 @@ def _lua(name: str) -> str:
     return resources.files("streams").joinpath("lua", name).read_text()
 
 
+class Lua:
+    """One Lua script, called by SHA with plain EVALSHA (no per-pipeline SCRIPT EXISTS round trip as
+    redis-py's Script adds); loaded at start on every node, reloaded if Redis lost it."""
+
+    def __init__(self, redis, source: str):
+        self.redis = redis
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    def load(self) -> None:
+        self.redis.script_load(self.source)
+
+    def __call__(self, keys: list, args: list, client):
+        return client.evalsha(self.sha, len(keys), *keys, *args)
+
+
 class Scripts:
-    """The Lua scripts, loaded once per Redis (or per cluster node) and called by SHA."""
+    """The Lua scripts of the store."""
 
     def __init__(self, redis):
         self.redis = redis
-        self.read = redis.register_script(_lua("read_member.lua"))
-        self.apply = redis.register_script(_lua("apply_member.lua"))
-        self.position = redis.register_script(_lua("advance_position.lua"))
+        self.read = Lua(redis, _lua("read_member.lua"))
+        self.apply = Lua(redis, _lua("apply_member.lua"))
+        self.position = Lua(redis, _lua("advance_position.lua"))
+        self.load()
+        Batch.on_noscript.append(self.load)
+
+    def load(self) -> None:
+        for script in (self.read, self.apply, self.position):
+            script.load()
 
 
 class MemberStore:

@@ -9,9 +9,12 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from redis.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 
 class Batch:
+    on_noscript: list[Callable[[], None]] = []  # reloads the scripts after Redis lost them (restart)
+
     def __init__(self, redis):
         self.redis = redis
         self.cluster = isinstance(redis, RedisCluster)
@@ -43,7 +46,15 @@ class Batch:
         return len(self._order)
 
     def execute(self) -> list:
-        results = {name: pipe.execute() for name, pipe in self._pipes.items()}
+        try:
+            results = {name: pipe.execute() for name, pipe in self._pipes.items()}
+        except NoScriptError:
+            for reload in list(Batch.on_noscript):
+                try:
+                    reload()
+                except Exception:  # noqa: BLE001 - another client's Redis may be gone
+                    pass
+            raise  # the caller replays (every command of a batch is safe to repeat)
         out = [results[name][i] for name, i in self._order]
         self._pipes.clear()
         self._counts.clear()
