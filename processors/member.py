@@ -53,6 +53,9 @@ class Member:
     new_src: set[str] = field(default_factory=set)
     held_put: set[str] = field(default_factory=set)
     held_del: set[str] = field(default_factory=set)
+    # released holds: kept (reason RELEASED) until their outputs are surely published
+    released: dict[str, HeldEvent] = field(default_factory=dict)
+    released_loaded: set[str] = field(default_factory=set)  # markers found in Redis: publish again
     effects: Effects = field(default_factory=Effects)
     # filled by the store when saving (encoded records, the version written)
     encoded_src: dict[str, bytes] = field(default_factory=dict)
@@ -123,16 +126,41 @@ class Member:
         progress = True
         while progress and self.held:
             progress = False
+            waited_for = {_corrected_id(h.event) for h in self.held.values()}
             for sid, h in sorted(self.held.items(), key=lambda kv: (kv[1].first_seen, kv[0])):
                 if which is not None and not which(h):
                     continue
                 if self._decide_charge(h, ctx):
-                    del self.held[sid]
-                    self.held_put.discard(sid)
-                    self.held_del.add(sid)
+                    self._released(sid, h)
                     progress = True
                     if which is not None:  # a released input may unblock others of any kind
                         which = _after_release(which, h.source_id)
+                    if sid in waited_for:
+                        break  # start again from the earliest: this release unblocks a correction
+
+    def _released(self, sid: str, h: HeldEvent) -> None:
+        """A held input was decided. Its entry stays, marked RELEASED, until the engine has published
+        the outputs (a crash in between publishes them again from the source record); inputs
+        decided without a record (UNKNOWN_MEMBER) simply leave."""
+        del self.held[sid]
+        if sid in self.src:
+            self.released[sid] = dataclasses.replace(h, reason="RELEASED")
+            self.held_put.add(sid)
+            self.held_del.discard(sid)
+            self.effects.index.add(("released", ""))
+        else:
+            self.held_put.discard(sid)
+            self.held_del.add(sid)
+
+    def held_entry(self, sid: str) -> HeldEvent:
+        return self.held.get(sid) or self.released[sid]
+
+    def replay_released(self) -> None:
+        """Publish again the outputs of inputs released before a crash (markers found in Redis)."""
+        for sid in sorted(self.released_loaded):
+            h, rec = self.released[sid], self.src.get(sid)
+            if rec is not None:
+                self._replay_charge(sid, h.topic, h.event, rec)
 
     def _conflict(self, topic: str, raw: bytes, sid: str) -> None:
         self.effects.dead_letters.append(

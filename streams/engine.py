@@ -22,8 +22,8 @@ from processors.model import FolioPosting, Outcome, PosBill, Reason, RedemptionR
 from processors.outcomes import Decision, Effects
 from schemas.codec import Codec, DecodeError
 
-from .events import InvalidEvent, fingerprint, has_member, to_domain
-from .member_store import MemberStore
+from .events import DOMAIN_CLASSES, InvalidEvent, fingerprint, has_member
+from .member_store import MemberStore, member_keys
 from .metrics import Metrics
 from .outputs import OutputBuilder, OutRecord
 from .redis_batch import Batch
@@ -59,6 +59,7 @@ class BatchResult:
     members: int = 0
     cas_retries: int = 0
     outcomes: Counter = field(default_factory=Counter)  # (outcome, reason) -> decisions
+    released: list[tuple[str, str]] = field(default_factory=list)  # (member, source id) markers to drop
     # content fingerprint -> (topic, partition, offset, key) of the batch's member inputs: the origin
     # headers of a dead letter the member aggregate raises (a CONFLICT)
     origins: dict[str, tuple[str, int, int, bytes | None]] = field(default_factory=dict)
@@ -93,10 +94,10 @@ class Engine:
                 raise InvalidEvent(f"not an input topic of the engine: {msg.topic}")
             if msg.value is None:
                 raise InvalidEvent("empty message (no value)")
-            record_name, record = self.codec.decode(msg.value)
+            record_name, event = self.codec.decode_domain(msg.value, DOMAIN_CLASSES)  # = to_domain(*decode(...))
             if record_name != name:
                 raise InvalidEvent(f"{msg.topic} carries {name} records, got {record_name}")
-            return to_domain(name, record)
+            return event
         except (DecodeError, InvalidEvent) as exc:
             result.records.append(self.out.dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
                                                        f"{type(exc).__name__}: {exc}"))
@@ -178,6 +179,8 @@ class Engine:
             loaded = self.store.load_many({mid: _wanted(its) for mid, its in pending.items()})
             for mid, its in pending.items():
                 m = loaded[mid]
+                if m.released_loaded:
+                    m.replay_released()
                 for it in its:
                     if it.kind == "charge":
                         m.handle_charge(it.event, it.topic, it.raw, it.fp, ctx)
@@ -216,6 +219,7 @@ class Engine:
             pending = {mid: pending[mid] for mid in failed}
         self._index(done.values())
         for mid, m in done.items():
+            result.released += [(mid, sid) for sid in m.released]
             if publish_first is not None and m.changed:
                 continue  # published before it was saved
             self._emit(m, ctx, result)
@@ -231,7 +235,9 @@ class Engine:
         grace = self.config_source().unknown_member_grace_hours * 3600
         for m in members:
             for kind, value in m.effects.index:
-                if kind == "unknown":
+                if kind == "released":
+                    adds["idx:released"].add(m.member_id)
+                elif kind == "unknown":
                     deadline = datetime.fromisoformat(value).timestamp() + grace
                     deadlines[m.member_id] = min(deadline, deadlines.get(m.member_id, deadline))
                 else:
@@ -283,9 +289,33 @@ class Engine:
             blob = m.encoded_src.get(sid) or orjson.dumps(m.src[sid].to_dict())
             out.append(self.out.state(f"s|{mid}|{sid}", blob))
         for sid in m.held_put:
-            out.append(self.out.state(f"h|{mid}|{sid}", self.store.held_blob(m.held[sid])))
+            out.append(self.out.state(f"h|{mid}|{sid}", self.store.held_blob(m.held_entry(sid))))
         for sid in m.held_del:
             out.append(self.out.state(f"h|{mid}|{sid}", None))
+
+    def clean_released(self, result: BatchResult) -> None:
+        """After the batch's outputs are delivered: drop the RELEASED markers they covered."""
+        if not result.released:
+            return
+        batch = Batch(self.store.redis)
+        for mid, sid in result.released:
+            key = member_keys(mid)[2]
+            batch.add(key, lambda p, k=key, s=sid: p.hdel(k, s))
+        members = list({mid for mid, _ in result.released})
+        batch.add("idx:released", lambda p: p.srem("idx:released", *members))
+        batch.execute()
+        result.released.clear()
+
+    def release_markers(self, result: BatchResult | None = None) -> BatchResult:
+        """Members whose released inputs may not have been published (a crash): publish again."""
+        result = result or BatchResult()
+        members = [m.decode() for m in self.store.redis.smembers("idx:released")]
+        if members:
+            done = self.run({mid: [] for mid in members}, self.context(), result)
+            empty = [mid for mid, m in done.items() if not m.released]
+            if empty:
+                self.store.redis.srem("idx:released", *empty)
+        return result
 
     # ------------------------------------------------------------------ releases of held inputs
     def release_fx(self, currencies: Iterable[str], result: BatchResult | None = None) -> BatchResult:

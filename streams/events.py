@@ -13,6 +13,9 @@ RECORD_CLASSES = {
     "MemberEnrollment": MemberEnrollment,
     "RedemptionRequest": RedemptionRequest,
 }
+# Every record built for an input event, nested ones included: Codec.decode_domain(data, DOMAIN_CLASSES)
+# returns exactly the event to_domain(*Codec.decode(data)) returns, without the intermediate dict.
+DOMAIN_CLASSES = {**RECORD_CLASSES, "BillLine": BillLine}
 
 
 class InvalidEvent(ValueError):

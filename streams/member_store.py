@@ -99,6 +99,7 @@ class MemberStore:
         missing = {}
         for m in members:
             need = [sid for sid in (_original_of(h.event) for h in m.held.values()) if sid and sid not in m.src]
+            need += [sid for sid in m.released_loaded if sid not in m.src]
             if need:
                 missing[m.member_id] = need
         if not missing:
@@ -151,9 +152,14 @@ class MemberStore:
         for raw_sid, blob in zip(it, it):
             h = orjson.loads(blob)
             raw = base64.b64decode(h["raw"])
-            m.held[raw_sid.decode()] = HeldEvent(
-                raw_sid.decode(), h["topic"], self.decode_held(h["topic"], raw), raw, h["fp"], h["reason"],
-                datetime.fromisoformat(h["first_seen"]), h.get("currency"))
+            sid = raw_sid.decode()
+            held = HeldEvent(sid, h["topic"], self.decode_held(h["topic"], raw), raw, h["fp"], h["reason"],
+                             datetime.fromisoformat(h["first_seen"]), h.get("currency"))
+            if held.reason == "RELEASED":
+                m.released[sid] = held
+                m.released_loaded.add(sid)
+            else:
+                m.held[sid] = held
         return m
 
     # ------------------------------------------------------------------ save
@@ -168,8 +174,7 @@ class MemberStore:
             args += [sid, blob]
         args.append(len(m.held_put))
         for sid in m.held_put:
-            h = m.held[sid]
-            args += [sid, self.held_blob(h)]
+            args += [sid, self.held_blob(m.held_entry(sid))]
         args.append(len(m.held_del))
         args += list(m.held_del)
         args.append(len(m.effects.moves))

@@ -211,6 +211,7 @@ class Worker:
 
     def _publish(self, result: BatchResult, producer: Publisher) -> None:
         producer(result)
+        self.engine.clean_released(result)
 
     def _advance(self, result: BatchResult, consumer) -> None:
         if not result.positions:
@@ -276,10 +277,12 @@ class Worker:
                                asynchronous=True)
 
     def sweep(self, producer) -> None:
-        """Retry what waits for FX (in case a rate raced a hold) and expire unknown-member holds."""
+        """Retry what waits for FX (in case a rate raced a hold), expire unknown-member holds, and publish
+        again the outputs of released holds a crash may have kept from being published."""
         try:
             self._publish(self.engine.release_fx(self.fx.currencies()), producer)
             self._publish(self.engine.release_unknown(), producer)
+            self._publish(self.engine.release_markers(), producer)
         except Exception:  # noqa: BLE001 - the next sweep tries again
             log.exception("sweep failed")
 

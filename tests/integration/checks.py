@@ -84,3 +84,16 @@ def final_decision_problems(by_source: dict[str, list[dict]], source_ids, *, rep
             if any(d["outcome"] == "HELD" for d in ds[first_final:]) and not replayed:
                 problems.append(f"{sid}: HELD after the final decision")
     return problems
+
+
+def decision_id_problems(by_source: dict[str, list[dict]]) -> list[str]:
+    """A decision id names one decision: every copy published under it has the same content."""
+    seen: dict[str, dict] = {}
+    problems = []
+    for ds in by_source.values():
+        for d in ds:
+            first = seen.setdefault(d["decision_id"], d)
+            if first != d:
+                problems.append(f"decision id {d['decision_id']}: {first['outcome']}/{first['reason']} and "
+                                f"{d['outcome']}/{d['reason']}")
+    return problems

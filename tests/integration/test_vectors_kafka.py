@@ -151,3 +151,48 @@ def test_vectors_through_kafka(kafka_bootstrap, redis_url, redis_clean, topics, 
     assert views["OHV00012"]["qualifying"]["2025"]["points"] == 5000
     assert views["OHV00013"]["qualifying"]["2025"]["points"] == 15000
     assert views["OHV00013"]["qualifying"].get("2026", {}).get("carried_points", 0) == 0
+
+
+def test_the_oracle_agrees_with_the_vectors():
+    """The independent oracle (tests/oracle.py), checked against the same vectors (no Kafka)."""
+    from tests.oracle import Oracle
+    o = Oracle()
+    o.apply([("fx", fx_rate("USD", "2026-03-10", "152.30")), ("fx", fx_rate("USD", "2026-03-15", "151.00")),
+             ("fx", fx_rate("EUR", "2026-03-01", "152.30"))])
+    o.apply([("enrollments", enrollment(m, "2025-01-01" if n in (12, 13) else "2026-01-01"))
+             for n, (m, _, _, _) in VECTORS.items() if m is not None])
+    o.apply([("postings", posting("S-LOYAL", "OHV00012", "250000", bdate="2025-06-01")),
+             ("postings", posting("S-EXCL", "OHV00013", "750000", bdate="2025-06-01"))])
+    o.apply([(kind(ev), ev) for n, (_, charges, _, _) in VECTORS.items() for ev in charges
+             if n not in LATE or ev.get("posting_id") in ("V11", "V12-MAR")])
+    assert o.held_reasons() == {"P:V11": "AWAITING_FX_RATE"}
+    assert o.close_year(2025) == {"OHV00012": "LOYAL", "OHV00013": "EXCLUSIVE"}
+    o.apply([("fx", fx_rate("EUR", "2026-03-10", "152.30"))])
+    o.apply([(kind(ev), ev) for n in (12, 13) for ev in VECTORS[n][1] if ev["posting_id"] != "V12-MAR"])
+    for n, (m, _, expected, want_state) in VECTORS.items():
+        for sid, (outcome, reason, moves) in expected.items():
+            assert o.decisions[sid] == (outcome, reason), (n, sid)
+            assert o.points_by_source.get(sid, 0) == sum(p for _, p, _ in moves), (n, sid)
+        if want_state is not None:
+            v = o.members[m].view()
+            q = v["qualifying"].get("2026", {})
+            have = (v["balance"], [(date.fromisoformat(x["expires_on"]), x["points"]) for x in v["lots"]],
+                    q.get("points", 0), q.get("nights", 0))
+            assert have == want_state, n
+
+
+def test_the_oracle_agrees_with_vectors_23_24():
+    """Year-end evaluation and carry forward of the oracle (vectors 23, 24)."""
+    from tests.oracle import Oracle
+    o = Oracle()
+    o.apply([("enrollments", enrollment("OHV00023")), ("enrollments", enrollment("OHV00024")),
+             ("postings", posting("V23-A", "OHV00023", "910000", bdate="2026-05-01")),
+             ("postings", posting("V23-B", "OHV00023", "100000", nights=11, channel="TRAVEL_AGENCY")),
+             ("postings", posting("V24-A", "OHV00024", "150000", bdate="2026-05-01")),
+             ("postings", posting("V24-B", "OHV00024", "100000", nights=13, channel="TRAVEL_AGENCY"))])
+    assert o.members["OHV00023"].q[2026][:2] == [18200, 12]
+    assert o.members["OHV00024"].q[2026][:2] == [3000, 14]
+    assert o.close_year(2026) == {"OHV00023": "EXCLUSIVE", "OHV00024": "LOYAL"}
+    assert o.members["OHV00023"].statuses == {2027: "EXCLUSIVE"}
+    assert o.members["OHV00023"].q[2027] == [0, 0, 3200, 0]
+    assert o.members["OHV00024"].q[2027] == [0, 0, 0, 4]

@@ -92,8 +92,9 @@ def _bill(bid, member, lines, *, paid="0", outlet_type="RESTAURANT", hotel="OKUR
             "voids_bill_id": voids}
 
 
-def generate(seed: int, charges: int = 1000, members: int = 30, prefix: str = "RL") -> Stream:
-    """A reproducible stream of ~``charges`` charges over ``members`` members (+1 never enrolled)."""
+def generate(seed: int, charges: int = 1000, members: int = 30, prefix: str = "RL", early: int = 5) -> Stream:
+    """A reproducible stream of ~``charges`` charges over ``members`` members (+1 never enrolled), with
+    ``early`` corrections published before their original."""
     rng = random.Random(seed)
     ids = [f"{prefix}{seed % 1000:03d}{i:04d}" for i in range(members)]
     ghost = f"{prefix}{seed % 1000:03d}GHOST"
@@ -107,7 +108,7 @@ def generate(seed: int, charges: int = 1000, members: int = 30, prefix: str = "R
     out: list[Event] = []
     originals_p: list[Event] = []  # postings that may be corrected (once)
     originals_b: list[Event] = []
-    early: list[tuple[int, Event]] = []  # corrections to publish before their original
+    early_corr: list[tuple[int, Event]] = []  # corrections to publish before their original
     n = 0
 
     def bdate() -> date:
@@ -180,14 +181,14 @@ def generate(seed: int, charges: int = 1000, members: int = 30, prefix: str = "R
     corrected = {e.obj["corrects_posting_id"] for e in out if e.kind == "postings"}
     cands = [i for i, e in enumerate(out) if e.kind == "postings" and e.obj["corrects_posting_id"] is None
              and e.obj["member_id"] and e.obj["posting_id"] not in corrected]
-    for i in rng.sample(cands, 5):
+    for i in rng.sample(cands, early):
         o = out[i].obj
         corr = _posting(f"P{seed}-early-{i}", o["member_id"], -Decimal(o["amount"]), category=o["category"],
                         nights=o["nights"], channel=o["booking_channel"], hotel=o["hotel_code"],
                         bdate=date.fromisoformat(o["business_date"]), rate_plan=o["rate_plan"],
                         corrects=o["posting_id"])
-        early.append((i, Event("postings", corr, o["member_id"])))
-    for i, ev in sorted(early, key=lambda x: -x[0]):
+        early_corr.append((i, Event("postings", corr, o["member_id"])))
+    for i, ev in sorted(early_corr, key=lambda x: -x[0]):
         out.insert(i, ev)
     # exact duplicates (a producer retry, a re-sent file), later in the stream
     for _ in range(20):

@@ -298,7 +298,8 @@ def decision_problems(bootstrap: str, topics, stream: model.Stream) -> list[str]
         if sid not in seen:
             problems.append(f"{sid}: no decision")
         elif ev.obj["member_id"] not in ghosts and len(finals.get(sid, ())) != 1:
-            problems.append(f"{sid}: {len(finals.get(sid, ()))} distinct final decisions")
+            problems.append(f"{sid}: {len(finals.get(sid, ()))} distinct final decisions: "
+                            + " | ".join(str(dict(d)) for d in finals.get(sid, ())))
     return problems
 
 
@@ -319,3 +320,11 @@ def flush_redis(redis_url: str) -> None:
 def dlq_records(bootstrap: str, topics) -> list:
     return read_topic(bootstrap, topics.dlq)
 
+
+
+def enroll_first(bootstrap, topics, group, stream, ws: Workers) -> None:
+    """Publish the enrollments and apply them with a worker of the group (stopped afterwards)."""
+    publish(bootstrap, topics, stream.enrollments)
+    w = ws.start()
+    wait_caught_up(bootstrap, group, topics, 60, ws)
+    w.stop()
