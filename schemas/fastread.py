@@ -24,9 +24,8 @@ Python's range (ValueError / OverflowError), decimals overflowing the decimal co
 fastavro's. :class:`CorruptData` is raised for what the generated code checks itself: negative
 string / bytes lengths, enum index out of range, union index out of range, an array block count
 larger than the bytes left (each item takes at least one byte), and varints longer than 64 bits.
-Stricter than fastavro 1.13 (which accepts them) on purpose: a negative enum or union index
-(fastavro reads ``symbols[-1]``), varints over 10 bytes or with bits above 64 (fastavro silently
-wraps). Like fastavro: ``int`` values are not range-checked to 32 bits, any non-zero boolean byte
+Stricter than fastavro 1.13, which accepts them, on purpose: a negative enum index (fastavro reads
+``symbols[-n]``), varints over 10 bytes or with bits above 64 (fastavro silently wraps them). Like fastavro: ``int`` values are not range-checked to 32 bits, any non-zero boolean byte
 is True, the byte size after a negative array/map block count is read and ignored, and decimals
 are built exactly as fastavro's ``read_decimal`` (``create_decimal`` with ``prec = precision``,
 then ``scaleb(-scale)``: digits beyond the precision are rounded half-even, the exponent is
@@ -38,14 +37,19 @@ fixed), uuid; the other logical types fastavro knows (time-*, local-timestamp-*)
 logical reader, unknown ones read as their base type (as fastavro does). Recursive records raise
 :class:`UnsupportedSchema` when compiling.
 
-Speed: the code is straight-line per field; one-byte varints are read inline (``data[p]``), longer
-ones by a helper; strings are one slice + ``decode``; enum symbols come from a 256-entry table
-indexed by the first byte; dates, decimals and the whole-minute part of timestamps come from small
-bounded caches (values repeat: business dates, amounts, instants of the same minute). Truncation
-inside a string/bytes value is caught at the end (the position ends past ``len(data)``), before
-any record is built.
+Speed: the code is straight-line per field, no function call for a typical field: one-byte varints
+(lengths, small ints, union indexes) are read inline (``data[p]``), longer ones by a helper;
+strings are one slice + ``decode``; enum symbols come from a 256-entry table indexed by the first
+byte; 3-byte dates (1992..4840) come from a bounded cache keyed by their bytes; 6-byte
+timestamp-millis (1970-01-02..2039-09-07) from a bounded cache keyed by their upper four bytes
+(8.192 s buckets) plus a table of the remaining 0..8191 ms; decimals from a bounded cache keyed by
+their bytes (amounts repeat). Every cache is cleared when it holds 4096 entries, stores nothing on
+an error, and holds immutable values, so a hit returns exactly what a miss computes. Truncation
+inside a string/bytes/fixed value is caught at the end (the position ends past ``len(data)``),
+before any record is built.
 
-``python -m schemas.fastread`` prints µs/record for fastavro, fastavro + to_domain and this module.
+``python -m schemas.fastread`` prints µs/record of fastavro, fastavro + to_domain, Codec.decode +
+to_domain, Codec.decode_fast and Codec.decode_domain (also with every cache cold).
 """
 from __future__ import annotations
 
@@ -54,7 +58,7 @@ import struct
 import threading
 import types
 from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow
+from decimal import ROUND_HALF_EVEN, Context, Decimal as _Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Callable, Mapping
 
 __all__ = ["UnsupportedSchema", "CorruptData", "compile_decoder", "decoder", "generated_source", "problem",
@@ -66,6 +70,7 @@ EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 _PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
 _NAMED = frozenset(("record", "error", "enum", "fixed"))
 _CACHE_MAX = 4096  # entries of each value cache (cleared when full)
+_from_bytes = int.from_bytes
 
 
 class UnsupportedSchema(NotImplementedError):
@@ -224,21 +229,37 @@ def _tables() -> dict[str, Any]:
     return _T
 
 
-def _decimal_cache(precision: int, scale: int) -> _Cache:
-    """Decimal of the big-endian two's complement bytes, exactly as fastavro's read_decimal
-    computes it (create_decimal at ``prec = precision``, then scaleb(-scale))."""
+class _DecimalCache(dict):
+    """bytes -> Decimal, filled by :func:`_decimal_miss`; ``ctx``: the decimal context, ``lim``:
+    10 ** precision, ``exp``: -scale."""
+    __slots__ = ("ctx", "lim", "exp")
+
+
+def _decimal_miss(cache: _DecimalCache, key: bytes):
+    """The Decimal of the big-endian two's complement integer ``key``, exactly as fastavro's
+    read_decimal computes it: ``create_decimal`` at ``prec = precision`` (which only changes integers
+    of more digits than the precision: rounded half-even), then ``scaleb(-scale)``. Kept in
+    ``cache`` (bounded like :class:`_Cache`) unless ``key`` is over 32 bytes."""
+    n = _from_bytes(key, "big", signed=True)
+    ctx = cache.ctx
+    v = (_Decimal(n) if -cache.lim < n < cache.lim else ctx.create_decimal(n)).scaleb(cache.exp, ctx)
+    if len(key) <= 32:
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[key] = v
+    return v
+
+
+def _decimal_cache(precision: int, scale: int) -> _DecimalCache:
     t = _tables()
     key = (precision, scale)
     c = t["decimals"].get(key)
     if c is None:
-        ctx = Context(prec=precision, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999, capitals=1,
-                      clamp=0, flags=[], traps=[InvalidOperation, DivisionByZero, Overflow])
-        from_bytes = int.from_bytes
-
-        def make(b: bytes):
-            return ctx.create_decimal(from_bytes(b, "big", signed=True)).scaleb(-scale, ctx)
-
-        c = t["decimals"][key] = _cache(make, max_key=32)
+        c = _DecimalCache()
+        c.ctx = Context(prec=precision, rounding=ROUND_HALF_EVEN, Emin=-999999, Emax=999999, capitals=1,
+                        clamp=0, flags=[], traps=[InvalidOperation, DivisionByZero, Overflow])
+        c.lim, c.exp = 10 ** precision, -scale
+        t["decimals"][key] = c
     return c
 
 
@@ -251,12 +272,15 @@ def _enum_table(symbols: list[str]) -> tuple:
 
 
 def _fast_setters(cls: Any, names: list[str]) -> list | None:
-    """Slot descriptors' ``__set__`` of a dataclass that ``cls(*values)`` would build by just setting
-    ``names`` in order (no __post_init__, generated __init__, slots); None when not such a class."""
+    """The slot descriptors' ``__set__`` (in the order of ``names``) of a dataclass that
+    ``cls(**dict(zip(names, values)))`` builds by just setting each field: its fields are exactly
+    ``names``, all init, no InitVar, no __post_init__, the generated __init__, slots. None when
+    ``cls`` is not such a class (it is then called)."""
     if not isinstance(cls, type) or not dataclasses.is_dataclass(cls):
         return None
     fields = dataclasses.fields(cls)
-    if [f.name for f in fields] != names or not all(f.init for f in fields):
+    if sorted(f.name for f in fields) != sorted(names) or len(set(names)) != len(names) \
+            or not all(f.init for f in fields) or len(cls.__dataclass_fields__) != len(fields):
         return None
     if hasattr(cls, "__post_init__") or not cls.__dataclass_params__.init:
         return None
@@ -285,7 +309,8 @@ class _Gen:
         self.classes = classes
         self.ns: dict[str, Any] = {
             "_vz": _vz, "_vl": _vl, "_span": _span, "_enum_slow": _enum_slow, "_bad_union": _bad_union,
-            "_bad_count": _bad_count, "_end": _end, "_ZZ": t["zz"], "_DATES": t["dates"],
+            "_bad_count": _bad_count, "_end": _end, "_decimal_miss": _decimal_miss, "_ZZ": t["zz"],
+            "_DATES": t["dates"],
             "_DATES3": t["dates3"], "_INSTANTS": t["instants"], "_MILLIS": t["millis"], "_index": _index,
             "_EPOCH": EPOCH,
             "_td": timedelta, "_fb": int.from_bytes,
@@ -296,7 +321,6 @@ class _Gen:
         self._consts: dict[Any, str] = {}
         self._n = 0
         self._inlining: list[str] = []
-        self.needs_n = False
 
     def fresh(self, prefix: str = "_v") -> str:
         self._n += 1
@@ -380,14 +404,13 @@ class _Gen:
         self.emit(ind, f"if {dst} < 128: {dst} = _ZZ[{dst}]")
         self.emit(ind, f"else: {dst}, p = _vl(data, p, {dst})")
 
-    def span(self, start: str, end: str, ind: int) -> None:
-        """(start, end) of a length-prefixed value; p is left at ``start``."""
+    def span(self, end: str, ind: int) -> None:
+        """Start (left in ``p``) and ``end`` of a length-prefixed value; a first byte with bit 0 or 7
+        set (negative or multi-byte length) goes to the helper."""
         z = self.fresh("_z")
         self.emit(ind, f"{z} = data[p]")
         self.emit(ind, f"if {z} & 129: p, {end} = _span(data, p)")
         self.emit(ind, f"else: p += 1; {end} = p + ({z} >> 1)")
-        if start != "p":
-            self.emit(ind, f"{start} = p")
 
     def primitive(self, typ: str, logical: str | None, t: Any, dst: str, ind: int) -> None:
         if typ == "null":
@@ -433,7 +456,7 @@ class _Gen:
             return self.other_logical(typ, logical, t, dst, ind)
         if typ == "string":
             e = self.fresh("_e")
-            self.span("p", e, ind)
+            self.span(e, ind)
             self.emit(ind, f"{dst} = data[p:{e}].decode(); p = {e}")
             if logical == "uuid":
                 self.ns["_UUID"] = __import__("uuid").UUID
@@ -442,19 +465,24 @@ class _Gen:
             return self.other_logical(typ, logical, t, dst, ind)
         if typ == "bytes":
             e = self.fresh("_e")
-            self.span("p", e, ind)
+            self.span(e, ind)
             if logical == "decimal":
-                cache = self.decimal_cache(t)
-                self.emit(ind, f"{dst} = {cache}[data[p:{e}]]; p = {e}")
+                self.decimal(t, f"data[p:{e}]", dst, ind)
+                self.emit(ind, f"p = {e}")
                 return
             self.emit(ind, f"{dst} = data[p:{e}]; p = {e}")
             return self.other_logical(typ, logical, t, dst, ind)
         raise UnsupportedSchema(f"type {typ!r}")
 
-    def decimal_cache(self, t: dict) -> str:
+    def decimal(self, t: dict, raw: str, dst: str, ind: int) -> None:
+        """Decimal of the bytes ``raw`` (an expression) into ``dst``: from its cache, else computed."""
         if "precision" not in t:
             raise UnsupportedSchema("decimal without precision")
-        return self.const(_decimal_cache(t["precision"], t.get("scale", 0)), "_DEC")
+        cache = self.const(_decimal_cache(t["precision"], t.get("scale", 0)), "_DEC")
+        k = self.fresh("_b")
+        self.emit(ind, f"{k} = {raw}")
+        self.emit(ind, f"{dst} = {cache}.get({k})")
+        self.emit(ind, f"if {dst} is None: {dst} = _decimal_miss({cache}, {k})")
 
     def other_logical(self, typ: str, logical: str | None, t: Any, dst: str, ind: int) -> None:
         """Logical types without a specialised reader: fastavro's own reader (unknown ones: none)."""
@@ -470,8 +498,8 @@ class _Gen:
     def fixed(self, t: dict, dst: str, ind: int) -> None:
         size = t["size"]
         if t.get("logicalType") == "decimal":
-            cache = self.decimal_cache(t)
-            self.emit(ind, f"{dst} = {cache}[data[p:p + {size}]]; p += {size}")
+            self.decimal(t, f"data[p:p + {size}]", dst, ind)
+            self.emit(ind, f"p += {size}")
             return
         self.emit(ind, f"{dst} = data[p:p + {size}]; p += {size}")
         self.other_logical("fixed", t.get("logicalType"), t, dst, ind)
@@ -532,8 +560,7 @@ class _Gen:
             cls = self.classes.get(name.rsplit(".", 1)[-1])
         return cls
 
-    def construct(self, t: dict, names: list[str], values: list[str], dst: str, ind: int,
-                  top: bool = False) -> None:
+    def construct(self, t: dict, names: list[str], values: list[str], dst: str, ind: int) -> None:
         """Code building the record ``t`` from locals ``values`` into ``dst``."""
         cls = self.class_for(t["name"])
         if cls is None:
@@ -550,11 +577,10 @@ class _Gen:
         for setter, v in zip(setters, values):
             self.emit(ind, f"{self.const(setter, '_set')}({dst}, {v})")
 
-    def blocks(self, t: dict, items_type: Any, dst: str, ind: int, body: Callable[[int], None]) -> None:
-        """The block loop of an array or map: ``body(indent)`` reads one item."""
-        self.needs_n = True
+    def blocks(self, min_size: int, ind: int, body: Callable[[int], None]) -> None:
+        """The block loop of an array or map whose items take at least ``min_size`` bytes:
+        ``body(indent)`` reads one item."""
         c, z = self.fresh("_c"), self.fresh("_z")
-        min_size = self.min_size(items_type)
         self.long(c, ind)
         self.emit(ind, f"while {c}:")
         self.emit(ind + 1, f"if {c} < 0:")
@@ -576,7 +602,7 @@ class _Gen:
             self.read(t["items"], x, i)
             self.emit(i, f"{out}.append({x})")
 
-        self.blocks(t, t["items"], dst, ind, body)
+        self.blocks(self.min_size(t["items"]), ind, body)
         if self.classes is not None:
             self.emit(ind, f"{dst} = _tuple({out})")
         else:
@@ -591,7 +617,7 @@ class _Gen:
             self.read(t["values"], x, i)
             self.emit(i, f"{out}[{k}] = {x}")
 
-        self.blocks(t, "string", dst, ind, body)
+        self.blocks(1, ind, body)  # the key: at least its length
         self.emit(ind, f"{dst} = {out}")
 
 
@@ -608,7 +634,7 @@ def generated_source(parsed: dict, classes: Mapping[str, Callable] | None = None
         gen.read(f["type"], v, 1)
     body = gen.lines
     gen.lines = []
-    gen.construct(parsed, names, values, "_r", 1, top=True)
+    gen.construct(parsed, names, values, "_r", 1)
     src = ["def decode(data, p=0):", "    n = len(data)", *body,
            "    if p != n: raise _end(n, p)", *gen.lines, "    return _r"]
     return "\n".join(src) + "\n", gen.ns
@@ -684,8 +710,9 @@ def build(parsed: Any, value: Any, classes: Mapping[str, Callable]) -> Any:
 
 
 def _bench_bodies(count: int = 1000) -> dict[str, list[bytes]]:
-    """Avro bodies of varied FolioPostings and PosBills (2-4 lines): a day of instants, a few
-    business dates, amounts from a realistic spread (repeating room rates, varied F&B sums)."""
+    """Avro bodies of varied FolioPostings and PosBills (2-4 lines), as a stream carries them:
+    increasing instants over 10 minutes, three business dates, amounts half from a few room
+    rates, half all different."""
     import random
     from decimal import Decimal
     from io import BytesIO
@@ -704,8 +731,10 @@ def _bench_bodies(count: int = 1000) -> dict[str, list[bytes]]:
             return Decimal(rnd.choice([18000, 24000, 35000, 52000, 88000])).quantize(Decimal("0.0001"))
         return Decimal(rnd.randrange(100_0000, 200000_0000)).scaleb(-4)
 
+    instants = iter(sorted(t0 + timedelta(milliseconds=rnd.randrange(600_000)) for _ in range(2 * count)))
+
     def when() -> datetime:
-        return t0 + timedelta(milliseconds=rnd.randrange(86_400_000))
+        return next(instants)
 
     out: dict[str, list[bytes]] = {"FolioPosting": [], "PosBill": []}
     for i in range(count):
@@ -730,7 +759,8 @@ def _bench_bodies(count: int = 1000) -> dict[str, list[bytes]]:
     return out
 
 
-def main(repeat: int = 7) -> None:
+def main(repeat: int = 7, number: int = 20) -> None:
+    """µs per record (1000 varied records of each type, best of ``repeat``)."""
     import timeit
     from io import BytesIO
 
@@ -738,22 +768,21 @@ def main(repeat: int = 7) -> None:
 
     from streams.events import DOMAIN_CLASSES, to_domain
 
-    from . import catalog
+    from . import catalog, fastread  # under ``python -m``, this module is __main__, not the one Codec uses
     from .codec import Codec
     codec = Codec()
     schemas = catalog.load()
-    bodies = _bench_bodies()
-    print(f"{'record':14} {'fastavro':>9} {'+to_domain':>11} {'Codec.decode':>13} {'fastread dict':>14} "
-          f"{'fastread domain':>16} {'decode_domain':>14}   (µs/record)")
-    for name, items in bodies.items():
-        s = schemas[name]
+    cols = ["fastavro", "+to_domain", "decode+to_domain", "decode_fast", "decode_domain", "(steady)",
+            "(cold caches)"]
+    print(f"{'µs/record':14}" + "".join(f"{c:>18}" for c in cols))
+    for name, items in _bench_bodies().items():
+        parsed = schemas[name].parsed
         framed = [codec._so_header[name] + b for b in items]
-        dict_fn = compile_decoder(s.parsed)
-        dom_fn = compile_decoder(s.parsed, DOMAIN_CLASSES)
-        parsed = s.parsed
-        for b in items:  # same results
-            ref = schemaless_reader(BytesIO(b), parsed, None)
-            assert dict_fn(b) == ref and dom_fn(b) == to_domain(name, ref)
+        decode, fast, domain = codec.decode, codec.decode_fast, codec.decode_domain
+        for b in framed:  # same results
+            assert fast(b) == decode(b) and domain(b, DOMAIN_CLASSES) == (name, to_domain(*decode(b)))
+        t = fastread._tables()
+        caches = [t["dates"], t["dates3"], t["instants"], t["buckets"], *t["decimals"].values()]
 
         def fa():
             for b in items:
@@ -763,25 +792,40 @@ def main(repeat: int = 7) -> None:
             for b in items:
                 to_domain(name, schemaless_reader(BytesIO(b), parsed, None))
 
-        def c_dec():
+        def dec_dom():
             for b in framed:
-                codec.decode(b)
+                to_domain(*decode(b))
 
-        def fr():
-            for b in items:
-                dict_fn(b)
-
-        def fr_dom():
-            for b in items:
-                dom_fn(b)
-
-        def c_dom():
+        def dec_fast():
             for b in framed:
-                codec.decode_domain(b, DOMAIN_CLASSES)
+                fast(b)
 
-        row = [min(timeit.repeat(f, number=20, repeat=repeat)) / 20 / len(items) * 1e6
-               for f in (fa, fa_dom, c_dec, fr, fr_dom, c_dom)]
-        print(f"{name:14} {row[0]:9.2f} {row[1]:11.2f} {row[2]:13.2f} {row[3]:14.2f} {row[4]:16.2f} {row[5]:14.2f}")
+        def dec_domain():
+            for b in framed:
+                domain(b, DOMAIN_CLASSES)
+
+        def steady():  # caches cleared once per pass: repeated values hit, unique amounts miss
+            for c in caches:
+                c.clear()
+            for b in framed:
+                domain(b, DOMAIN_CLASSES)
+
+        def cold():  # worst case: every date, instant and amount a miss
+            for b in framed:
+                for c in caches:
+                    c.clear()
+                domain(b, DOMAIN_CLASSES)
+
+        def clear_only():
+            for _ in framed:
+                for c in caches:
+                    c.clear()
+
+        row = [min(timeit.repeat(f, number=number, repeat=repeat)) / number / len(items) * 1e6
+               for f in (fa, fa_dom, dec_dom, dec_fast, dec_domain, cold, clear_only)]
+        row[5] -= row.pop()
+        row.insert(5, min(timeit.repeat(steady, number=1, repeat=repeat * number)) / len(items) * 1e6)
+        print(f"{name:14}" + "".join(f"{v:18.2f}" for v in row))
 
 
 if __name__ == "__main__":

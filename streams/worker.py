@@ -20,7 +20,7 @@ from schemas.codec import Codec
 
 from .config_file import ConfigFile
 from .engine import BatchResult, Engine, Message
-from .events import to_domain
+from .events import DOMAIN_CLASSES, to_domain
 from .kafka import make_consumer
 from .member_store import MemberStore
 from .metrics import Metrics
@@ -60,8 +60,8 @@ class Worker:
         return self._job_publisher
 
     def _decode_held(self, topic: str, raw: bytes):
-        name, record = self.codec.decode(raw)
-        return to_domain(name, record)
+        name, event = self.codec.decode_domain(raw, DOMAIN_CLASSES)
+        return event if not isinstance(event, dict) else to_domain(name, event)
 
     def build(self) -> Engine:
         self.redis = connect(self.s.redis_url)
@@ -252,8 +252,9 @@ class Worker:
         if m.value() is None:
             return None
         try:
-            name, record = self.codec.decode(m.value())
-            rate = to_domain(name, record)
+            name, rate = self.codec.decode_domain(m.value(), DOMAIN_CLASSES)
+            if name != "FxRate":
+                raise ValueError(f"{m.topic()} carries FxRate records, got {name}")
         except Exception as exc:  # noqa: BLE001 - reported, never fatal
             log.warning("bad FX record at %s[%d]@%d: %s", m.topic(), m.partition(), m.offset(), exc)
             self.metrics.inc("harmony_dead_letters_total", topic=m.topic())
