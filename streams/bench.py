@@ -222,7 +222,7 @@ class Bench:
             r.close()
 
     def producer(self, **kw):
-        from .kafka import make_producer
+        from .kafka import CONSUMER_DEFAULTS, make_producer
         return make_producer(self.bootstrap, **{"queue.buffering.max.messages": 1_000_000, **kw})
 
     def spawn(self, name: str, argv: list[str], **env) -> Child:
@@ -540,7 +540,8 @@ class Bench:
                "min_ms": round(ms[0], 2) if ms else 0.0,
                # growing from the first to the second half: the worker(s) fell behind the offered rate
                "p50_first_half_ms": trend[0], "p50_second_half_ms": trend[1],
-               "consumer_fetch_wait_max_ms": int(os.environ.get("KAFKA_CONFIG_FETCH_WAIT_MAX_MS", "500"))}
+               "consumer_fetch_wait_max_ms": int(os.environ.get("KAFKA_CONFIG_FETCH_WAIT_MAX_MS",
+                                                                 _consumer_defaults().get("fetch.wait.max.ms", 500)))}
         self.say(f"latency: p50 {out['p50_ms']:.0f} ms, p95 {out['p95_ms']:.0f} ms, p99 {out['p99_ms']:.0f} ms "
                  f"({len(ms):,} samples)")
         return out
@@ -968,3 +969,8 @@ def main(args) -> int:
             p.stop()
         if ok and not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _consumer_defaults() -> dict:
+    from .kafka import CONSUMER_DEFAULTS
+    return CONSUMER_DEFAULTS

@@ -121,7 +121,7 @@ class Worker:
             next_check = 0.0
             while not stop.is_set():
                 self._poll_fx(fx_consumer, producer)
-                msgs = consumer.consume(s.batch_size, timeout=0.05)
+                msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
                 batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value())
                          for m in msgs if not m.error()]
                 for m in msgs:

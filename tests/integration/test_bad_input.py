@@ -21,7 +21,7 @@ import pytest
 from schemas.codec import Codec
 from streams.member_view import member_json
 from streams.topics import Topics
-from tests.harness import (Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for,
+from tests.harness import (Publisher, RunningWorker, enrollment, posting, read_topic, settings_for,
                            wait_processed)
 
 MEMBER = "OH8800001"

@@ -16,7 +16,6 @@ from streams.lag import LagProbe
 from streams.member_store import MemberStore
 from streams.member_view import member_json
 from streams.redis_client import connect
-from streams.worker import fx_reader_group
 from tests.harness import Publisher, decoded, read_topic
 
 from . import model
@@ -315,11 +314,6 @@ def flush_redis(redis_url: str) -> None:
         flush_every_node(r)
     finally:
         r.close()
-
-
-def dlq_records(bootstrap: str, topics) -> list:
-    return read_topic(bootstrap, topics.dlq)
-
 
 
 def enroll_first(bootstrap, topics, group, stream, ws: Workers) -> None:

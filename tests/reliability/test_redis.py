@@ -10,7 +10,6 @@ source of truth, Kafka commits are not), both when the worker is restarted and w
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

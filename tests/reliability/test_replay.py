@@ -3,11 +3,10 @@
 content."""
 from __future__ import annotations
 
-import time
-
 import pytest
 from confluent_kafka import TopicPartition
 
+from schemas.codec import Codec
 from streams.kafka import make_consumer
 from streams.lag import committed_offsets
 from streams.member_store import member_keys
@@ -31,7 +30,7 @@ def redis_dump(redis_url: str, members) -> dict:
             core, src, held, led = member_keys(mid)
             out[core] = r.hgetall(core)
             out[src] = r.hgetall(src)
-            out[held] = {k: v for k, v in r.hgetall(held).items()}
+            out[held] = r.hgetall(held)
             out[led] = r.lrange(led, 0, -1)
         return out
     finally:
@@ -75,9 +74,7 @@ def test_duplicates_and_group_reset_change_nothing(kafka_bootstrap, clean_redis_
 
     # (2) the group reset: Redis positions deleted AND Kafka offsets back to 0
     r = connect(clean_redis_url)
-    deleted = sum(r.delete(k) for k in [support_key for support_key in
-                                        (f"pos:{unique}:{t}:{p}" for t, p in support.end_offsets(kafka_bootstrap,
-                                                                                                  topics))])
+    deleted = sum(r.delete(f"pos:{unique}:{t}:{p}") for t, p in support.end_offsets(kafka_bootstrap, topics))
     r.close()
     assert deleted
     _reset_kafka_offsets(kafka_bootstrap, unique, topics)
@@ -138,7 +135,7 @@ def test_same_source_id_with_other_content_is_dead_lettered(kafka_bootstrap, red
         partition, offset, key = sent[origin]
         assert (int(h["origin.partition"]), int(h["origin.offset"])) == (partition, offset), h
         assert m.key() == key == mid.encode()
-    codec = support.Codec()
+    codec = Codec()
     decisions = [codec.decode(m.value())[1] for m in read_topic(kafka_bootstrap, topics.decisions)]
     p1 = {(d["outcome"], d["base_points"]) for d in decisions if d["source_id"] == "P:P1"}
     b1 = {(d["outcome"], d["base_points"]) for d in decisions if d["source_id"] == "B:B1"}
