@@ -57,7 +57,7 @@ test: setup
 	exit $$rc
 
 bench: setup
-	$(VENV)/bin/harmony bench
+	$(VENV)/bin/harmony bench --private --json bench-default.json $(BENCH_ARGS)
 
 clean:
 	rm -rf .harmony .pytest_cache .hypothesis build *.egg-info bench-*.json

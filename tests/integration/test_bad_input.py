@@ -113,6 +113,7 @@ def corpus(topics) -> list[tuple[str, str, bytes | None, bytes | None, tuple]]:
         ("Confluent framing without a registry", pt, k, b"\x00\x00\x00\x00\x07" + good[10:], ("dlq", "registry")),
         ("unknown enum symbol", pt, k, posting_bytes("P-ENUM", category=len(CATEGORIES) + 3), ("dlq", "enum")),
         ("unknown channel symbol", pt, k, posting_bytes("P-CHANNEL", channel=len(CHANNELS)), ("dlq", "enum")),
+        ("negative enum index", pt, k, posting_bytes("P-NEGCHANNEL", channel=-1), ("dlq", "enum")),
         ("missing required field", pt, k, _without_field("FolioPosting", "nights", rec), ("dlq", "DecodeError")),
         ("trailing garbage", pt, k, good.replace(b"P-SHAPE", b"P-TRAIL") + b"\x00\x01", ("dlq", "trailing")),
         ("date beyond Python", pt, k, posting_bytes("P-FARDATE", bdate_days=2**31 - 1), ("dlq", "DecodeError")),
