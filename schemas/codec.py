@@ -220,18 +220,7 @@ class Codec:
         only DecodeError. Stricter than fastavro on a few invalid encodings it accepts (a negative enum
         or union index, varints over 64 bits). Bodies that need schema resolution (a registry writer
         schema other than ours) or a schema fastread cannot compile are read by fastavro as before."""
-        t = self._fast_dicts
-        if type(data) is bytes:
-            hit = t.get(data[:10]) or t.get(data[:5])
-            if hit is not None:
-                name, read, offset = hit
-                try:
-                    return name, read(data, offset)
-                except DecodeError:
-                    raise
-                except Exception as e:
-                    raise DecodeError(f"{name}: {fastread.problem(e)}") from None
-        return self._decode_fast_slow(data, t)
+        return self._read_with(self._fast_dicts, data)
 
     def decode_domain(self, data: bytes, classes: Mapping[str, Callable]) -> tuple[str, Any]:
         """(record name, domain object) without building the intermediate dicts: like
@@ -247,6 +236,10 @@ class Codec:
                 t = self._fast[id(classes)] = _FastTable()  # holds ``classes``: its id cannot be reused
                 t.classes = classes
             self._fast_last = t
+        return self._read_with(t, data)
+
+    def _read_with(self, t: _FastTable, data: bytes):
+        """The compiled reader of ``data``'s header in ``t`` (compiling it on first sight)."""
         if type(data) is bytes:
             hit = t.get(data[:10]) or t.get(data[:5])
             if hit is not None:
