@@ -158,28 +158,16 @@ class Codec:
 
     def decode(self, data: bytes) -> tuple[str, dict]:
         """(record name, record) from either wire format. Raises only DecodeError."""
-        if type(data) is not bytes:
-            if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise DecodeError(f"expected bytes, got {type(data).__name__}")
-            data = bytes(data)
+        data, offset = _framing(data)
         n = len(data)
-        if n == 0:
-            raise DecodeError("empty value")
-        first = data[0]
-        if first == 0xC3:
-            if n < 10 or data[1] != 0x01:
-                raise DecodeError("truncated single-object header" if n < 10 else "not Avro framing")
+        if offset == 10:
             s = self._by_fp.get(data[2:10])
             if s is None:
                 raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
-            name, writer, reader, offset = s.name, s.parsed, None, 10
-        elif first == CONFLUENT_MAGIC:
-            if n < 5:
-                raise DecodeError("truncated Confluent header")
-            w = self._writer(int.from_bytes(data[1:5], "big"))
-            name, writer, reader, offset = w.name, w.writer, w.reader, 5
+            name, writer, reader = s.name, s.parsed, None
         else:
-            raise DecodeError(f"not Avro framing (first byte {first:#04x}; expected C3 01 or 00)")
+            w = self._writer(int.from_bytes(data[1:5], "big"))
+            name, writer, reader = w.name, w.writer, w.reader
         fo = BytesIO(data)
         fo.seek(offset)
         try:
@@ -257,32 +245,18 @@ class Codec:
         each header (single-object fingerprint or Confluent schema id), whose reader is compiled and
         kept in ``t``: header bytes -> (name, reader, body offset)."""
         classes = t.classes
-        if type(data) is not bytes:
-            if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise DecodeError(f"expected bytes, got {type(data).__name__}")
-            data = bytes(data)
-        n = len(data)
-        if n == 0:
-            raise DecodeError("empty value")
-        first = data[0]
-        if first == 0xC3:
-            if n < 10 or data[1] != 0x01:
-                raise DecodeError("truncated single-object header" if n < 10 else "not Avro framing")
-            hit = t.get(data[:10])
-            if hit is None:
+        data, offset = _framing(data)
+        hit = t.get(data[:offset])
+        if hit is None:
+            if offset == 10:
                 s = self._by_fp.get(data[2:10])
                 if s is None:
                     raise DecodeError(f"unknown schema fingerprint {data[2:10].hex()}")
-                hit = t[data[:10]] = (s.name, self._fast_reader(s.name, s.parsed, None, classes), 10)
-        elif first == CONFLUENT_MAGIC:
-            if n < 5:
-                raise DecodeError("truncated Confluent header")
-            hit = t.get(data[:5])
-            if hit is None:
+                hit = (s.name, self._fast_reader(s.name, s.parsed, None, classes), 10)
+            else:
                 w = self._writer(int.from_bytes(data[1:5], "big"))
-                hit = t[data[:5]] = (w.name, self._fast_reader(w.name, w.writer, w.reader, classes), 5)
-        else:
-            raise DecodeError(f"not Avro framing (first byte {first:#04x}; expected C3 01 or 00)")
+                hit = (w.name, self._fast_reader(w.name, w.writer, w.reader, classes), 5)
+            t[data[:offset]] = hit
         name, read, offset = hit
         try:
             return name, read(data, offset)
@@ -352,6 +326,28 @@ class Codec:
         if raw == local.raw or raw_logical_equal(raw, local.raw):
             return _Writer(local.name, local.parsed, None)
         return _Writer(local.name, parsed, local.parsed)  # resolve the writer's version to ours
+
+
+def _framing(data) -> tuple[bytes, int]:
+    """(data as bytes, header length): 10 for single-object encoding, 5 for the Confluent wire
+    format; DecodeError for anything else."""
+    if type(data) is not bytes:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise DecodeError(f"expected bytes, got {type(data).__name__}")
+        data = bytes(data)
+    n = len(data)
+    if n == 0:
+        raise DecodeError("empty value")
+    first = data[0]
+    if first == 0xC3:
+        if n < 10 or data[1] != 0x01:
+            raise DecodeError("truncated single-object header" if n < 10 else "not Avro framing")
+        return data, 10
+    if first == CONFLUENT_MAGIC:
+        if n < 5:
+            raise DecodeError("truncated Confluent header")
+        return data, 5
+    raise DecodeError(f"not Avro framing (first byte {first:#04x}; expected C3 01 or 00)")
 
 
 def raw_logical_equal(a: dict, b: dict) -> bool:
