@@ -132,7 +132,7 @@ class Engine:
             result.origins.setdefault(item.fp, (msg.topic, msg.partition, msg.offset, msg.key))
             (enrollments if kind == "enroll" else by_member)[event.member_id].append(item)
         members = {mid: enrollments.get(mid, []) + by_member.get(mid, []) for mid in {*enrollments, *by_member}}
-        self.run(members, ctx, result)
+        self.run(members, ctx, result, cached=True)
         if fx_changed:
             self.release_fx(fx_changed, result)
         for topic, n in topics_in.items():
@@ -161,8 +161,13 @@ class Engine:
     # ------------------------------------------------------------------ members
     def run(self, items: dict[str, list[Item]], ctx: Context, result: BatchResult,
             job: Callable[[Member], None] | None = None,
-            publish_first: Callable[[BatchResult], None] | None = None) -> dict[str, Member]:
+            publish_first: Callable[[BatchResult], None] | None = None,
+            cached: bool = False) -> dict[str, Member]:
         """Handle each member's items in order (and ``job``), then compare-and-set; repeat for conflicts.
+
+        With ``cached`` (input batches) the first round takes the snapshots of the store's member
+        cache where it can, and every member is remembered afterwards; a refused compare-and-set
+        forgets the member and reloads it from Redis.
 
         With ``publish_first`` (the jobs) the outputs of the changed members are published before
         their compare-and-set: a job whose state change is saved can no longer find anything to
@@ -176,7 +181,12 @@ class Engine:
             rounds += 1
             if rounds > MAX_CAS_ROUNDS:
                 raise RuntimeError(f"members kept changing under the engine: {sorted(pending)[:5]}")
-            loaded = self.store.load_many({mid: _wanted(its) for mid, its in pending.items()})
+            wants = {mid: _wanted(its) for mid, its in pending.items()}
+            if cached and rounds == 1:
+                loaded = self.store.load_many(wants, [mid for mid, its in pending.items()
+                                                      if not any(_needs_original(it) for it in its)])
+            else:
+                loaded = self.store.load_many(wants)
             for mid, its in pending.items():
                 m = loaded[mid]
                 if m.released_loaded:
@@ -213,11 +223,17 @@ class Engine:
             else:
                 failed = set()
             result.cas_retries += len(failed)
+            if cached:
+                for mid in failed:
+                    self.store.cache.forget(mid)
             for mid, m in loaded.items():
                 if mid not in failed:
                     done[mid] = m
             pending = {mid: pending[mid] for mid in failed}
         self._index(done.values())
+        if cached:
+            for m in done.values():
+                self.store.remember(m)
         for mid, m in done.items():
             result.released += [(mid, sid) for sid in m.released]
             if publish_first is not None and m.changed:
@@ -353,6 +369,14 @@ class Engine:
                 else:
                     redis.zrem("idx:unknown", mid)
         return result
+
+
+def _needs_original(it: Item) -> bool:
+    """Whether an input needs the record of an earlier one (a correction, void or cancellation)."""
+    ev = it.event
+    if it.kind == "charge":
+        return bool(getattr(ev, "corrects_posting_id", None) or getattr(ev, "voids_bill_id", None))
+    return it.kind == "redeem" and bool(ev.cancels_request_id)
 
 
 def _wanted(items: list[Item]) -> list[str]:

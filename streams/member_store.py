@@ -4,7 +4,7 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 
 | key            | type | holds |
 |----------------|------|-------|
-| ``{m:ID}``      | hash | ``v`` version, ``en`` enrolled_on|state, ``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights", ``S:<program year>`` status, ``C:<year>`` year closed (status attained), ``X:<lot>`` expiry runs |
+| ``{m:ID}``      | hash | ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state, ``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights", ``S:<program year>`` status, ``C:<year>`` year closed (status attained), ``X:<lot>`` expiry runs |
 | ``{m:ID}:src``  | hash | source id → JSON SourceRecord (idempotency, reversals, replayed outputs) |
 | ``{m:ID}:held`` | hash | source id → JSON held input (with its raw bytes, base64) |
 | ``{m:ID}:led``  | list | the most recent ledger entries (JSON), for the API |
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 
 import orjson
 from datetime import date, datetime
@@ -23,9 +24,11 @@ from processors.member import Member
 from processors.model import Qualifying
 from processors.records import HeldEvent, SourceRecord
 
+from .member_cache import MemberCache
 from .redis_batch import Batch
 
 LEDGER_KEEP = 100  # recent entries kept per member for the API; the full ledger is the topic
+MEMBER_CACHE = 100_000  # member snapshots kept by a worker (~0.7 KB each); 0 turns the cache off
 
 
 def member_keys(member_id: str) -> tuple[str, str, str, str]:
@@ -70,16 +73,35 @@ class Scripts:
 
 
 class MemberStore:
-    def __init__(self, redis, decode_held: Callable[[str, bytes], Any], ledger_keep: int = LEDGER_KEEP):
+    def __init__(self, redis, decode_held: Callable[[str, bytes], Any], ledger_keep: int = LEDGER_KEEP,
+                 cache_size: int = 0):
         self.redis = redis
         self.scripts = Scripts(redis)
         self.decode_held = decode_held  # (topic, raw bytes) -> domain event
         self.ledger_keep = ledger_keep
+        self.cache = MemberCache(cache_size)  # used only by load_many(cacheable=...) callers
+        self._tokens = random.Random()  # seeded from the OS: save tokens differ between processes
 
     # ------------------------------------------------------------------ load
-    def load_many(self, wants: dict[str, Iterable[str]]) -> dict[str, Member]:
-        """Members by id, each with the source records named in ``wants[id]`` (if they exist)."""
+    def load_many(self, wants: dict[str, Iterable[str]], cacheable: Iterable[str] = ()) -> dict[str, Member]:
+        """Members by id, each with the source records named in ``wants[id]`` (if they exist).
+
+        Members in ``cacheable`` (callers name those whose inputs need no existing source record:
+        no corrections, voids or cancellations) come from the cache when it has them, without their
+        source records: their save then checks that the ids it records are new (``queue_save``)."""
+        members: dict[str, Member] = {}
+        if cacheable and self.cache.capacity:
+            get = self.cache.get
+            for mid in cacheable:
+                fields = get(mid)
+                if fields is not None:
+                    m = members[mid] = self._from_fields(mid, fields)
+                    m._cached = True  # type: ignore[attr-defined]
+            if members:
+                wants = {mid: sids for mid, sids in wants.items() if mid not in members}
         ids = list(wants)
+        if not ids:
+            return members
         batch = Batch(self.redis)
         sid_lists = []
         read = self.scripts.read
@@ -89,9 +111,27 @@ class MemberStore:
             core, src, held, _ = member_keys(mid)
             batch.add(core, lambda p, k=[core, src, held], a=sids: read(keys=k, args=a, client=p))
         replies = batch.execute()
-        members = {mid: self._member(mid, reply, sids) for mid, reply, sids in zip(ids, replies, sid_lists)}
-        self._load_originals_of_held(members.values())
+        loaded = {mid: self._member(mid, reply, sids) for mid, reply, sids in zip(ids, replies, sid_lists)}
+        self._load_originals_of_held(loaded.values())
+        members.update(loaded)
         return members
+
+    def remember(self, m: Member) -> None:
+        """Keep ``m``'s core hash as it stands now (after its save, if any) in the cache; members with
+        held inputs or released markers are not kept (their hash must be read)."""
+        if not self.cache.capacity:
+            return
+        if m.held or m.released:
+            self.cache.forget(m.member_id)
+            return
+        saved = m.saved_version
+        if saved is None:
+            fields = getattr(m, "_loaded_fields", None)
+            if fields is None:
+                return
+        else:
+            fields = {f: str(v) for f, v in self.core_fields(m, saved).items()}
+        self.cache.put(m.member_id, fields)
 
     def _load_originals_of_held(self, members) -> None:
         """Held corrections need their originals' records too (rare: only members with held inputs).
@@ -119,12 +159,30 @@ class MemberStore:
 
     def _member(self, mid: str, reply, sids: list[str]) -> Member:
         core_flat, records, held_flat = reply
-        m = Member(mid)
-        loaded_fields: dict[str, str] = {}
         it = iter(core_flat)
-        for raw_field, raw_value in zip(it, it):
-            f, v = raw_field.decode(), raw_value.decode()
-            loaded_fields[f] = v
+        m = self._from_fields(mid, {f.decode(): v.decode() for f, v in zip(it, it)})
+        for sid, raw in zip(sids, records):
+            if raw:
+                m.src[sid] = SourceRecord.from_dict(orjson.loads(raw))
+        it = iter(held_flat)
+        for raw_sid, blob in zip(it, it):
+            h = orjson.loads(blob)
+            raw = base64.b64decode(h["raw"])
+            sid = raw_sid.decode()
+            held = HeldEvent(sid, h["topic"], self.decode_held(h["topic"], raw), raw, h["fp"], h["reason"],
+                             datetime.fromisoformat(h["first_seen"]), h.get("currency"))
+            if held.reason == "RELEASED":
+                m.released[sid] = held
+                m.released_loaded.add(sid)
+            else:
+                m.held[sid] = held
+        return m
+
+    @staticmethod
+    def _from_fields(mid: str, loaded_fields: dict[str, str]) -> Member:
+        """A member from its core hash (no source records, no held inputs)."""
+        m = Member(mid)
+        for f, v in loaded_fields.items():
             kind, _, arg = f.partition(":")
             if f == "v":
                 m.version = int(v)
@@ -145,28 +203,18 @@ class MemberStore:
             elif kind == "X":
                 m.expired_count[date.fromisoformat(arg)] = int(v)
         m._loaded_fields = loaded_fields  # type: ignore[attr-defined]
-        for sid, raw in zip(sids, records):
-            if raw:
-                m.src[sid] = SourceRecord.from_dict(orjson.loads(raw))
-        it = iter(held_flat)
-        for raw_sid, blob in zip(it, it):
-            h = orjson.loads(blob)
-            raw = base64.b64decode(h["raw"])
-            sid = raw_sid.decode()
-            held = HeldEvent(sid, h["topic"], self.decode_held(h["topic"], raw), raw, h["fp"], h["reason"],
-                             datetime.fromisoformat(h["first_seen"]), h.get("currency"))
-            if held.reason == "RELEASED":
-                m.released[sid] = held
-                m.released_loaded.add(sid)
-            else:
-                m.held[sid] = held
         return m
 
     # ------------------------------------------------------------------ save
     def queue_save(self, batch: Batch, m: Member) -> None:
         """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA)."""
         sets, dels = m._core_saved = self._core_changes(m)  # type: ignore[attr-defined]
-        args: list[Any] = [m.version, self.ledger_keep, len(sets) // 2, *sets, len(dels), *dels]
+        loaded = getattr(m, "_loaded_fields", None) or {}
+        m._token = token = "%016x" % self._tokens.getrandbits(64)  # type: ignore[attr-defined]
+        # a cached snapshot has no source records: the ids it records must really be new
+        fresh = list(m.new_src) if getattr(m, "_cached", False) else []
+        args: list[Any] = [m.version, loaded.get("n", ""), token, self.ledger_keep, len(fresh), *fresh,
+                           len(sets) // 2, *sets, len(dels), *dels]
         args.append(len(m.new_src))
         encoded = m.encoded_src = {}
         for sid in m.new_src:
@@ -194,6 +242,9 @@ class MemberStore:
             fields.pop(f, None)
         fields.update(zip(sets[::2], sets[1::2]))
         fields["v"] = version
+        token = getattr(m, "_token", None)
+        if token is not None and m.saved_version == version:
+            fields["n"] = token
         return fields
 
     def held_blob(self, h: HeldEvent) -> bytes:

@@ -16,7 +16,10 @@ class Publisher:
     def __init__(self, bootstrap: str, metrics: Metrics | None = None, **overrides):
         self.metrics = metrics or Metrics()
         self._errors: list[str] = []
+        # delivery reports for failures only: no Python callback per delivered record (flush() still
+        # waits for every record; a failed one reaches _on_delivery and fails the batch)
         self.producer = make_producer(bootstrap, **{"message.max.bytes": MAX_MESSAGE,
+                                                    "delivery.report.only.error": True,
                                                     "on_delivery": self._on_delivery, **overrides})
 
     def _on_delivery(self, err, msg) -> None:

@@ -65,7 +65,7 @@ class Worker:
 
     def build(self) -> Engine:
         self.redis = connect(self.s.redis_url)
-        store = MemberStore(self.redis, self._decode_held)
+        store = MemberStore(self.redis, self._decode_held, cache_size=self.s.member_cache)
         self.engine = Engine(self.s.topics, self.codec, store, self.config, self.fx, self.metrics, self.clock)
         self.engine.changelog = self.s.changelog
         return self.engine
@@ -96,6 +96,8 @@ class Worker:
         log.info("assigned %d partitions", len(partitions))
 
     def _on_revoke(self, consumer, partitions):
+        if self.engine is not None:  # the members of other partitions are another worker's now
+            self.engine.store.cache.clear()
         consumer.unassign()
         self._assigned = set()
         self._written = {}
@@ -163,6 +165,7 @@ class Worker:
         except Exception as exc:  # Redis down, delivery failed, a bug: replay the batch later
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("batch failed; it will be replayed")
+            self.engine.store.cache.clear()  # not needed for correctness (saves check): a fresh start
             first: dict[tuple[str, int], int] = {}
             for m in batch:
                 first.setdefault((m.topic, m.partition), m.offset)
@@ -204,6 +207,7 @@ class Worker:
         for (t, p), offset in first.items():
             if (t, p) not in lost:
                 consumer.seek(TopicPartition(t, p, offset))
+        self.engine.store.cache.clear()
         for (t, p), have in lost.items():
             self._written[(t, p)] = have
             consumer.seek(TopicPartition(t, p, have if have is not None else OFFSET_BEGINNING))

@@ -194,8 +194,8 @@ def test_concurrent_redeem_and_earn_lose_nothing(env):
     real_load = store.load_many
     interfered = []
 
-    def load_then_interfere(wants):
-        loaded = real_load(wants)
+    def load_then_interfere(wants, cacheable=()):
+        loaded = real_load(wants, cacheable)
         if not interfered:
             interfered.append(True)
             env.send("postings", posting("CC-RACE", m, "5000"))  # 100, applied by the worker meanwhile

@@ -44,8 +44,8 @@ def point(self, name: str) -> None:
 _load_many = member_store.MemberStore.load_many
 
 
-def load_many(self, wants):
-    members = _load_many(self, wants)
+def load_many(self, wants, cacheable=()):
+    members = _load_many(self, wants, cacheable)
     if wants:
         _maybe_stop("after_load")
     return members
