@@ -5,6 +5,10 @@ KAFKA_BOOTSTRAP_SERVERS / REDIS_URL, unless ``--private``), with topic names uni
 Traffic comes from the seeded generator of ``streams.simulate`` (Avro-encoded before anything is
 timed). Phases:
 
+0. ceiling — in the bench process, before anything runs: decode, rules and output encoding of the
+   first 50,000 charges with every member in memory (no Redis, no Kafka), µs per event each: the
+   floor of the engine's cost per event, so ``1 / sum`` is the most one process can do here
+   (``streams.bench_ceiling``).
 1. engine — the real worker end to end: ``--workers`` × ``harmony worker --plain`` subprocesses
    (the FX rates are published before they start; the enrollments once they have their partitions).
    Timed from the first charge published to the moment the last one's effects are visible: the
@@ -42,7 +46,7 @@ phase (``streams.bench_profile``, SIGUSR1/SIGUSR2; slower; the top entries are p
 This module holds the command (``main``) and the order of the phases (``run``); the rest is in
 ``streams.bench_base`` (the run's state, child processes, /proc readings), ``bench_traffic``
 (generating, publishing, waiting for positions), ``bench_engine`` (1 and 3, profiling hooks),
-``bench_latency`` (2), ``bench_check`` (4), ``bench_baselines`` (5 and 6, the bench's side) and
+``bench_latency`` (2), ``bench_ceiling`` (0), ``bench_check`` (4), ``bench_baselines`` (5 and 6, the bench's side) and
 ``bench_report`` (balances read back, the printed table).
 """
 from __future__ import annotations
@@ -58,8 +62,10 @@ from pathlib import Path
 
 from .bench_base import Bench, BenchError, code_version, loadavg
 from .bench_baselines import limit_phase, naive_phase
+from .bench_ceiling import ceiling_phase
 from .bench_check import check_phase, compare_phase
 from .bench_engine import engine_phase
+from .bench_latency import sweep_rates
 from .bench_report import report
 from .bench_traffic import generate
 from .topics import Topics, create_topics
@@ -73,6 +79,7 @@ def run(b: Bench) -> dict:
     res = b.result
     res["config"] = {"events": a.events, "members": a.members, "partitions": a.partitions, "workers": a.workers,
                      "naive_events": min(a.naive_events, a.events), "latency_rate": a.latency_rate,
+                     "latency_sweep": sweep_rates(a),
                      "latency_seconds": a.latency_seconds, "seed": a.seed, "start": a.start, "days": a.days,
                      "zipf": a.zipf, "batch_size": int(os.environ.get("HARMONY_BATCH_SIZE", "2000")),
                      "profiled": bool(a.profile or a.py_spy), "skipped": sorted(skip)}
@@ -84,6 +91,8 @@ def run(b: Bench) -> dict:
 
     E = Topics(f"{b.run_id}.e.")
     create_topics(b.bootstrap, E, partitions=a.partitions)
+    if "ceiling" not in skip:
+        ceiling_phase(b, E, fx, enrollments, charges)
     engine_phase(b, E, fx, enrollments, charges, latency_charges, skip)
     if a.check:
         check_phase(b, E, enrollments, charges + latency_charges)
@@ -108,7 +117,7 @@ def main(args) -> int:
 
     args.zipf = getattr(args, "zipf", 0.8)
     for k, v in (("check", False), ("compare", None), ("profile", None), ("py_spy", None), ("private", False),
-                 ("flush", False), ("skip", ""), ("keep", False), ("start", "2026-04-01"), ("days", 180)):
+                 ("flush", False), ("skip", ""), ("keep", False), ("latency_sweep", ""), ("start", "2026-04-01"), ("days", 180)):
         if not hasattr(args, k):
             setattr(args, k, v)
     if args.profile:

@@ -175,3 +175,22 @@ class Bench:
         for c in self.children:
             if c.alive():
                 c.stop(timeout=10)
+
+
+def cpu_snapshot(b: "Bench", workers: list[Child]) -> dict[str, float | None]:
+    """CPU seconds so far of the workers, this process, the servers the bench started, the machine."""
+    snap = {w.name: proc_cpu_seconds(w.pid) for w in workers}
+    snap["machine"] = machine_busy_seconds()
+    snap["bench"] = proc_cpu_seconds(os.getpid())
+    for name, pid in (b.server_pids or {}).items():
+        snap[name] = proc_cpu_seconds(pid)
+    return snap
+
+
+def cpu_delta(cpu0: dict, cpu1: dict) -> dict[str, float]:
+    """CPU seconds per process between two snapshots, with ``other_processes`` (the machine's rest)."""
+    cpu = {k: round(cpu1[k] - cpu0[k], 2) for k in cpu0 if cpu0[k] is not None and cpu1.get(k)}
+    if "machine" in cpu:
+        ours = sum(v for k, v in cpu.items() if k != "machine")
+        cpu["other_processes"] = round(max(cpu["machine"] - ours, 0.0), 2)
+    return cpu

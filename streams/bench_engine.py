@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from .bench_base import Bench, BenchError, Child, machine_busy_seconds, proc_cpu_seconds, proc_status_kb, with_db
-from .bench_latency import latency_phase
+from .bench_base import Bench, BenchError, Child, cpu_delta, cpu_snapshot, proc_status_kb, with_db
+from .bench_latency import latency_phase, sweep_rates
 from .bench_report import balances_summary, profile_top, py_spy_top, read_members
 from .bench_traffic import counts, publish, publish_async, wait_positions
 from .simulate import member_id
@@ -29,7 +29,8 @@ def spawn_worker(b: Bench, name: str, topics: Topics, group: str, db: str, profi
         argv = [sys.executable, "-m", "streams.cli", "worker", "--plain"]
     env = {"KAFKA_BOOTSTRAP_SERVERS": b.bootstrap, "REDIS_URL": with_db(b.redis_url, b.db[db]),
            "HARMONY_TOPIC_PREFIX": topics.prefix, "HARMONY_GROUP": group,
-           "HARMONY_SESSION_TIMEOUT_MS": "6000", "HARMONY_LOGLEVEL": "INFO"}
+           "HARMONY_SESSION_TIMEOUT_MS": "6000",
+           "HARMONY_LOGLEVEL": os.environ.get("HARMONY_BENCH_WORKER_LOGLEVEL", "INFO")}
     return b.spawn(name, argv, **env)
 
 
@@ -101,13 +102,9 @@ def engine_phase(b: Bench, E: Topics, fx, enrollments, charges, latency_charges,
         "startup_seconds": round(startup, 2), "join_seconds": round(join, 2),
         "enrollments": {"events": len(enrollments), "seconds": round(enroll_seconds, 3),
                         "events_per_s": round(len(enrollments) / enroll_seconds, 1)},
-        "cpu_seconds": {k: round(cpu1[k] - cpu0[k], 2) for k in cpu0 if cpu0[k] is not None and cpu1.get(k)},
+        "cpu_seconds": cpu_delta(cpu0, cpu1),
+        "machine_cpu_capacity_seconds": round(seconds * (os.cpu_count() or 1), 1),
     }
-    cpu = res["engine"]["cpu_seconds"]
-    if "machine" in cpu:
-        ours = sum(v for k, v in cpu.items() if k != "machine")
-        cpu["other_processes"] = round(max(cpu["machine"] - ours, 0.0), 2)
-        res["engine"]["machine_cpu_capacity_seconds"] = round(seconds * (os.cpu_count() or 1), 1)
     b.say(f"engine: {len(charges):,} charges in {seconds:.1f} s = {len(charges) / seconds:,.0f}/s")
     members = len(enrollments)
     res["memory"] = {"redis_used_memory_delta": mem1 - mem0,
@@ -115,7 +112,16 @@ def engine_phase(b: Bench, E: Topics, fx, enrollments, charges, latency_charges,
                      "members": members, "member_keys_sampled": member_key_sizes(b, r, members)}
 
     if "latency" not in skip and latency_charges:
-        res["latency"] = latency_phase(b, E, r, group, latency_charges, workers)
+        rates = [a.latency_rate] + sweep_rates(a)
+        k = 0
+        for i, rate in enumerate(rates):
+            n = int(rate * a.latency_seconds)
+            out = latency_phase(b, E, r, group, latency_charges[k:k + n], workers, rate)
+            k += n
+            if i == 0:
+                res["latency"] = out
+            else:
+                res.setdefault("latency_sweep", []).append(out)
     hwm = {w.name: proc_status_kb(w.pid, "VmHWM") for w in workers}
     res["memory"]["worker_peak_rss_kb"] = hwm
     res["memory"]["worker_peak_rss_mb"] = round(max(v or 0 for v in hwm.values()) / 1024, 1)
@@ -130,15 +136,6 @@ def engine_phase(b: Bench, E: Topics, fx, enrollments, charges, latency_charges,
         res.setdefault("profile", {})["py_spy"] = {"file": a.py_spy, "top": py_spy_top(a.py_spy, 15)}
     res["balances"] = balances_summary(read_members(r, members))
     r.close()
-
-
-def cpu_snapshot(b: Bench, workers: list[Child]) -> dict[str, float | None]:
-    snap = {w.name: proc_cpu_seconds(w.pid) for w in workers}
-    snap["machine"] = machine_busy_seconds()
-    snap["bench"] = proc_cpu_seconds(os.getpid())
-    for name, pid in (b.server_pids or {}).items():
-        snap[name] = proc_cpu_seconds(pid)
-    return snap
 
 
 def member_key_sizes(b: Bench, r, members: int, sample: int = 1000) -> dict:

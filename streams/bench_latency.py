@@ -1,12 +1,20 @@
 """`harmony bench` latency phase: while the engine's worker(s) run, new charges at a fixed offered
 rate; one member charge in ~10 is tagged and its source record polled in Redis every
-``LATENCY_POLL`` s, for the percentiles from ``produce()`` to the balance being visible."""
+``LATENCY_POLL`` s, for the percentiles from ``produce()`` to the balance being visible.
+
+Polling costs the same whatever the latency: the worker applies a partition's messages in offset
+order, so only the oldest tagged charge still pending of each partition is polled (the partition
+comes from its delivery report); when it is visible, the next one of that partition is polled at
+once. Polling every pending charge instead loads Redis and the machine in proportion to the
+backlog, which slows the worker and grows the backlog: the measurement would feed on itself.
+"""
 from __future__ import annotations
 
 import os
 import time
+from collections import deque
 
-from .bench_base import Bench, BenchError, Child
+from .bench_base import Bench, BenchError, Child, cpu_delta, cpu_snapshot
 from .bench_traffic import producer, totals, wait_positions
 from .simulate import SimMessage
 from .topics import Topics
@@ -22,10 +30,14 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], workers: list[Child]) -> dict:
+def sweep_rates(a) -> list[float]:
+    """The extra offered rates of ``--latency-sweep`` ("500,1000": one more latency run each)."""
+    return [float(x) for x in (getattr(a, "latency_sweep", "") or "").split(",") if x.strip()]
+
+
+def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], workers: list[Child],
+                  rate: float) -> dict:
     """The ``latency`` section of the result (the engine phase calls it before stopping its workers)."""
-    a = b.a
-    rate = a.latency_rate
     every = max(1, round(rate / 200))  # ~200 samples a second
     from .member_store import member_keys
     tagged = {}
@@ -38,42 +50,63 @@ def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], wo
     b.say(f"latency: {len(msgs):,} charges at {rate:,.0f}/s offered, {len(tagged):,} tagged ...")
     prod = producer(b)
     names = {attr: getattr(E, attr) for attr in {m.topic for m in msgs}}
-    pending: dict[int, float] = {}
+    published: dict[int, float] = {}  # tagged message -> produce() time
+    queues: dict[tuple[str, int], deque] = {}  # (topic, partition) -> tagged messages pending, offset order
+    placed: list[tuple[int, str, int]] = []
+
+    acked: list[float] = []  # produce() -> delivery report, the broker's share
+
+    def delivered(i, err, msg):
+        if err is None:
+            placed.append((i, msg.topic(), msg.partition()))
+            acked.append(time.perf_counter() - published[i])
+
     lat: list[float] = []
+    cpu0 = cpu_snapshot(b, workers)
     started = time.perf_counter()
     i, n = 0, len(msgs)
     deadline = None
     last_check = started
-    while i < n or pending:
+    while i < n or published:
         now = time.perf_counter()
         due = min(n, int((now - started) * rate) + 1)
         while i < due:
             m = msgs[i]
             while True:
                 try:
-                    prod.produce(names[m.topic], m.value, m.key)
+                    if i in tagged:
+                        prod.produce(names[m.topic], m.value, m.key,
+                                     on_delivery=lambda err, msg, j=i: delivered(j, err, msg))
+                        published[i] = time.perf_counter()
+                    else:
+                        prod.produce(names[m.topic], m.value, m.key)
                     break
                 except BufferError:
                     prod.poll(0.01)
-            if i in tagged:
-                pending[i] = time.perf_counter()
             i += 1
         prod.poll(0)
+        for j, topic, part in sorted(placed, key=lambda x: x[0]):
+            queues.setdefault((topic, part), deque()).append(j)
+        placed.clear()
         if i >= n and deadline is None:
             offered_seconds = time.perf_counter() - started
             deadline = time.monotonic() + 120
-        if pending:
-            idx = list(pending)
+        heads = [q for q in queues.values() if q]
+        while heads:  # the oldest of each partition; again for the partitions whose oldest was visible
             pipe = r.pipeline(transaction=False)
-            for j in idx:
-                pipe.hexists(*tagged[j])
+            for q in heads:
+                pipe.hexists(*tagged[q[0]])
             found = pipe.execute()
             seen = time.perf_counter()
-            for j, ok in zip(idx, found):
+            moved = []
+            for q, ok in zip(heads, found):
                 if ok:
-                    lat.append(seen - pending.pop(j))
+                    lat.append(seen - published.pop(q.popleft()))
+                    if q:
+                        moved.append(q)
+            heads = moved
         if deadline is not None and time.monotonic() > deadline:
-            raise BenchError(f"latency: {len(pending)} tagged charges never became visible (polled: HEXISTS "
+            raise BenchError(f"latency: {len(published)} tagged charges never became visible (polled: HEXISTS "
                              "{m:ID}:src <source id>; did the Redis layout change?)")
         if now - last_check > 1.0:
             for w in workers:
@@ -81,6 +114,8 @@ def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], wo
             last_check = now
         time.sleep(max(0.0, LATENCY_POLL - (time.perf_counter() - now)))
     prod.flush(30)
+    cpu = cpu_delta(cpu0, cpu_snapshot(b, workers))
+    cpu_wall = time.perf_counter() - started
     # everything (untagged too) applied before the memory/balances are read
     wait_positions(b, r, group, {t: c for t, c in totals(b, E).items()}, 300, workers)
     half = len(lat) // 2
@@ -92,6 +127,10 @@ def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], wo
            "p50_ms": round(percentile(ms, 50), 2), "p95_ms": round(percentile(ms, 95), 2),
            "p99_ms": round(percentile(ms, 99), 2), "max_ms": round(ms[-1], 2) if ms else 0.0,
            "min_ms": round(ms[0], 2) if ms else 0.0,
+           "acked_p50_ms": round(percentile(sorted(x * 1000 for x in acked), 50), 2),
+           "acked_p99_ms": round(percentile(sorted(x * 1000 for x in acked), 99), 2),
+           # share of one CPU per process while the charges were offered and applied
+           "cpu_percent": {k: round(100 * v / cpu_wall, 1) for k, v in cpu.items()},
            # growing from the first to the second half: the worker(s) fell behind the offered rate
            "p50_first_half_ms": trend[0], "p50_second_half_ms": trend[1],
            "consumer_fetch_wait_max_ms": int(os.environ.get("KAFKA_CONFIG_FETCH_WAIT_MAX_MS",

@@ -137,6 +137,19 @@ def report(res: dict) -> str:
             w(f"engine / naive  {rat['engine_vs_naive']:.1f}x")
         if "engine_vs_limit" in rat:
             w(f"engine / limit  {rat['engine_vs_limit']:.3f}  ({100 * rat['engine_vs_limit']:.1f} % of pass-through)")
+    if "ceiling" in res:
+        c = res["ceiling"]
+        u = c["us_per_event"]
+        w("")
+        w(f"ceiling, one process, members in memory, no Redis/Kafka ({c['events']:,} charges): decode "
+          f"{u['decode']:.1f} + rules {u['rules']:.1f} + outputs {u['outputs']:.1f} = {c['us_total']:.1f} us/event"
+          f" -> at most {c['events_per_s']:,} events/s per process")
+        if "engine" in res:
+            e = res["engine"]
+            worker_cpu = sum(v for k, v in e.get("cpu_seconds", {}).items() if k.startswith("worker"))
+            per = f"; worker CPU {worker_cpu / e['events'] * 1e6:.0f} us/event" if worker_cpu else ""
+            w(f"  engine end to end per worker: {e['events_per_s'] / e['workers']:,.0f} events/s = "
+              f"{100 * e['events_per_s'] / e['workers'] / c['events_per_s']:.0f} % of the ceiling{per}")
     if "latency" in res:
         L = res["latency"]
         w("")
@@ -145,6 +158,17 @@ def report(res: dict) -> str:
         w(f"  p50 {L['p50_ms']:.1f} ms   p95 {L['p95_ms']:.1f} ms   p99 {L['p99_ms']:.1f} ms   max {L['max_ms']:.1f} ms"
           f"   (p50 first/second half {L['p50_first_half_ms']:.0f}/{L['p50_second_half_ms']:.0f} ms; "
           f"consumer fetch.wait.max.ms {L['consumer_fetch_wait_max_ms']})")
+        if "acked_p99_ms" in L:
+            w(f"  of which produce() -> acknowledged by the broker: p50 {L['acked_p50_ms']:.1f} ms   "
+              f"p99 {L['acked_p99_ms']:.1f} ms")
+        if L.get("cpu_percent"):
+            w("  CPU meanwhile, % of one core: " + ", ".join(f"{k} {v:.0f}" for k, v in L["cpu_percent"].items()
+                                                             if k != "machine")
+              + f" (machine {L['cpu_percent'].get('machine', 0):.0f} of {100 * (env.get('cpus') or 1)})")
+    for L in res.get("latency_sweep", []):
+        w(f"  at {L['offered_rate']:,.0f}/s offered: p50 {L['p50_ms']:.1f} ms   p95 {L['p95_ms']:.1f} ms   "
+          f"p99 {L['p99_ms']:.1f} ms   max {L['max_ms']:.1f} ms ({L['samples']:,} samples; worker CPU "
+          + ", ".join(f"{v:.0f} %" for k, v in L.get("cpu_percent", {}).items() if k.startswith("worker")) + ")")
     if "memory" in res:
         m = res["memory"]
         w("")

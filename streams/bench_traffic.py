@@ -25,7 +25,9 @@ def generate(b: Bench, skip: set[str]) -> tuple[list, list, list, list]:
     enrollments = gen.enrollments()
     charges = gen.charges(a.events)
     summary = gen.summary(charges)
-    n_lat = int(a.latency_rate * a.latency_seconds) if "latency" not in skip else 0
+    from .bench_latency import sweep_rates
+    n_lat = sum(int(rate * a.latency_seconds) for rate in [a.latency_rate] + sweep_rates(a)) \
+        if "latency" not in skip else 0
     latency_charges = gen.charges(n_lat)
     gen_seconds = time.perf_counter() - t0
     res["generate"] = {"seconds": round(gen_seconds, 2), "fx_rates": len(fx), "enrollments": len(enrollments),

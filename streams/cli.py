@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--naive-events", type=int, default=20_000)
     b.add_argument("--latency-rate", type=float, default=2000.0)
     b.add_argument("--latency-seconds", type=float, default=10.0)
+    b.add_argument("--latency-sweep", default="", metavar="RATES",
+                   help="more offered rates for the latency phase, comma-separated (e.g. 500,1000): "
+                        "one more run of --latency-seconds each, after the main one")
     b.add_argument("--json", dest="json_out", default=None)
     b.add_argument("--seed", type=int, default=1)
     b.add_argument("--start", default="2026-04-01", help="first business date of the traffic")
@@ -267,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sample worker 0 with py-spy during the timed engine phase (raw collapsed stacks)")
     b.add_argument("--py-spy-idle", dest="py_spy_idle", action="store_true",
                    help="with --py-spy: sample waiting threads too (wall-clock profile, not only CPU)")
-    b.add_argument("--skip", default="", help="comma-separated phases to skip: limit, naive, latency")
+    b.add_argument("--skip", default="", help="comma-separated phases to skip: ceiling, limit, naive, latency")
     b.add_argument("--private", action="store_true",
                    help="start a private broker and Redis even if KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are set")
     b.add_argument("--flush", action="store_true", help="empty the bench's Redis databases first (configured Redis)")

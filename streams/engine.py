@@ -132,7 +132,13 @@ class Engine:
             result.origins.setdefault(item.fp, (msg.topic, msg.partition, msg.offset, msg.key))
             (enrollments if kind == "enroll" else by_member)[event.member_id].append(item)
         members = {mid: enrollments.get(mid, []) + by_member.get(mid, []) for mid in {*enrollments, *by_member}}
+        cache = self.store.cache
+        hits, misses = cache.hits, cache.misses
         self.run(members, ctx, result, cached=True)
+        if cache.hits > hits:
+            self.metrics.inc("harmony_member_cache_hits_total", cache.hits - hits)
+        if cache.misses > misses:
+            self.metrics.inc("harmony_member_cache_misses_total", cache.misses - misses)
         if fx_changed:
             self.release_fx(fx_changed, result)
         for topic, n in topics_in.items():

@@ -42,6 +42,10 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
     # a fetch returns as soon as data is there on Kafka, but Tansu holds it for the whole wait:
     # keep the wait short so a quiet partition does not delay the others (latency)
     "fetch.wait.max.ms": 20,
+    # librdkafka waits this long before fetching a partition again after a fetch error (default 500 ms).
+    # Tansu answers some fetches of a live partition with an error: with the default, a message now
+    # and then waited ~500 ms (p99 publish -> balance 514 ms at 500 events/s; 73 ms with 20 ms)
+    "fetch.error.backoff.ms": 20,
 }
 
 

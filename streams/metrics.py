@@ -13,6 +13,10 @@ HELP = {
     "harmony_cas_retries_total": ("counter", "Members decided again because they changed meanwhile"),
     "harmony_batches_total": ("counter", "Batches applied"),
     "harmony_batch_seconds_sum": ("counter", "Time spent applying batches"),
+    "harmony_batch_stage_seconds_sum": ("counter", "Time spent applying batches, by stage: apply (decode, "
+                                        "rules, Redis), publish (until delivered), positions (Redis, commit)"),
+    "harmony_member_cache_hits_total": ("counter", "Members taken from the worker's member cache"),
+    "harmony_member_cache_misses_total": ("counter", "Members the member cache did not have (read from Redis)"),
     "harmony_consumer_lag": ("gauge", "Messages not yet processed, by topic and partition"),
     "harmony_config_version_info": ("gauge", "Program configuration in force"),
 }
