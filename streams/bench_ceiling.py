@@ -10,14 +10,17 @@ Runs in the bench process on an idle machine (before the engine phase), on the f
   Avro-encoded by the engine's own ``_emit``.
 
 No Redis, no Kafka, no changelog: the sum is a floor for the engine's cost per event, whatever the
-I/O design, so ``1 / sum`` is a ceiling for events/s per process on this machine.
+I/O design, so ``1 / sum`` is a ceiling for events/s per process on this machine. The collector is
+tuned as in the worker (``streams.gc_tuning``).
 """
 from __future__ import annotations
 
+import gc
 import time
 from collections import defaultdict
 from datetime import datetime, timezone
 
+from . import gc_tuning
 from .bench_base import Bench
 from .simulate import SimMessage
 from .topics import Topics
@@ -57,6 +60,8 @@ def ceiling_phase(b: Bench, E: Topics, fx: list[SimMessage], enrollments: list[S
             members[e.member_id] = Member(e.member_id)
             members[e.member_id].handle_enrollment(e, ctx)
     topic = {attr: getattr(E, attr) for attr in {m.topic for m in sample}}
+    previous_gc = gc.get_threshold()
+    gc.set_threshold(*gc_tuning.THRESHOLDS)  # as the worker does (the traffic is frozen already)
     decode_s = rules_s = out_s = 0.0
     records = 0
     size = b.result["config"]["batch_size"]
@@ -84,6 +89,7 @@ def ceiling_phase(b: Bench, E: Topics, fx: list[SimMessage], enrollments: list[S
         records += len(result.records)
         t3 = time.perf_counter()
         decode_s, rules_s, out_s = decode_s + t1 - t0, rules_s + t2 - t1, out_s + t3 - t2
+    gc.set_threshold(*previous_gc)
     n = len(sample)
     us = {"decode": decode_s / n * 1e6, "rules": rules_s / n * 1e6, "outputs": out_s / n * 1e6}
     total = sum(us.values())

@@ -28,6 +28,8 @@ class Settings:
     changelog: bool = field(default_factory=lambda: os.environ.get("HARMONY_CHANGELOG", "1") not in ("0", "false", "no"))
     # member snapshots a worker keeps to skip the load round trip (0: off); checked by every save
     member_cache: int = field(default_factory=lambda: int(os.environ.get("HARMONY_MEMBER_CACHE", "100000")))
+    # young-generation collection threshold of the worker process (0: CPython's default); streams/gc_tuning.py
+    gc_gen0: int = field(default_factory=lambda: int(os.environ.get("HARMONY_GC_GEN0", "50000")))
     sweep_seconds: float = field(default_factory=lambda: float(os.environ.get("HARMONY_SWEEP_SECONDS", "30")))
 
     def position_key(self, topic: str, partition: int) -> str:

@@ -18,6 +18,7 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicP
 from processors.fx import FxTable
 from schemas.codec import Codec
 
+from . import gc_tuning
 from .config_file import ConfigFile
 from .engine import BatchResult, Engine, Message
 from .events import DOMAIN_CLASSES, to_domain
@@ -107,6 +108,7 @@ class Worker:
     def run(self, stop: threading.Event) -> None:
         engine = self.engine or self.build()
         s = self.s
+        gc_tuning.tune(s.gc_gen0)
         producer = Publisher(s.bootstrap, self.metrics)
         consumer = make_consumer(s.group, s.bootstrap, **{"session.timeout.ms": s.session_timeout_ms,
                                                           "fetch.max.bytes": 2 * MAX_MESSAGE,
