@@ -167,7 +167,8 @@ def report(res: dict) -> str:
               + f" (machine {L['cpu_percent'].get('machine', 0):.0f} of {100 * (env.get('cpus') or 1)})")
     for L in res.get("latency_sweep", []):
         w(f"  at {L['offered_rate']:,.0f}/s offered: p50 {L['p50_ms']:.1f} ms   p95 {L['p95_ms']:.1f} ms   "
-          f"p99 {L['p99_ms']:.1f} ms   max {L['max_ms']:.1f} ms ({L['samples']:,} samples; worker CPU "
+          f"p99 {L['p99_ms']:.1f} ms   max {L['max_ms']:.1f} ms ({L['samples']:,} samples; broker ack p99 "
+          f"{L.get('acked_p99_ms', 0):.1f} ms; worker CPU "
           + ", ".join(f"{v:.0f} %" for k, v in L.get("cpu_percent", {}).items() if k.startswith("worker")) + ")")
     if "memory" in res:
         m = res["memory"]

@@ -252,8 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--naive-events", type=int, default=20_000)
     b.add_argument("--latency-rate", type=float, default=2000.0)
     b.add_argument("--latency-seconds", type=float, default=10.0)
-    b.add_argument("--latency-sweep", default="", metavar="RATES",
-                   help="more offered rates for the latency phase, comma-separated (e.g. 500,1000): "
+    b.add_argument("--latency-sweep", default="500,1000", metavar="RATES",
+                   help="more offered rates for the latency phase, comma-separated (default 500,1000; \"\" for none): "
                         "one more run of --latency-seconds each, after the main one")
     b.add_argument("--json", dest="json_out", default=None)
     b.add_argument("--seed", type=int, default=1)
