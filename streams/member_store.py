@@ -28,7 +28,6 @@ from .member_cache import MemberCache
 from .redis_batch import Batch
 
 LEDGER_KEEP = 100  # recent entries kept per member for the API; the full ledger is the topic
-MEMBER_CACHE = 100_000  # member snapshots kept by a worker (~0.7 KB each); 0 turns the cache off
 
 
 def member_keys(member_id: str) -> tuple[str, str, str, str]:

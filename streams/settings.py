@@ -26,8 +26,10 @@ class Settings:
     registry_url: str | None = field(default_factory=lambda: os.environ.get("SCHEMA_REGISTRY_URL") or None)
     session_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("HARMONY_SESSION_TIMEOUT_MS", "10000")))
     changelog: bool = field(default_factory=lambda: os.environ.get("HARMONY_CHANGELOG", "1") not in ("0", "false", "no"))
-    # member snapshots a worker keeps to skip the load round trip (0: off); checked by every save
-    member_cache: int = field(default_factory=lambda: int(os.environ.get("HARMONY_MEMBER_CACHE", "100000")))
+    # member snapshots a worker keeps to skip the load round trip (0: off, the default: end to end it
+    # cost more worker CPU than it saved on the 2-core bench machine, while halving Redis reads;
+    # docs/design.md §2a); checked by every save
+    member_cache: int = field(default_factory=lambda: int(os.environ.get("HARMONY_MEMBER_CACHE", "0")))
     # young-generation collection threshold of the worker process (0: CPython's default); streams/gc_tuning.py
     gc_gen0: int = field(default_factory=lambda: int(os.environ.get("HARMONY_GC_GEN0", "50000")))
     sweep_seconds: float = field(default_factory=lambda: float(os.environ.get("HARMONY_SWEEP_SECONDS", "30")))
