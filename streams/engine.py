@@ -180,6 +180,7 @@ class Engine:
         do, so its records must already be out (a crash in between repeats the same records, with
         the same ids, on the next run). Input batches publish afterwards instead: their offsets
         make them replay, and a replay re-publishes from the stored records."""
+        cached = cached and self.store.cache.capacity > 0
         pending = dict(items)
         done: dict[str, Member] = {}
         rounds = 0
