@@ -231,13 +231,7 @@ class Codec:
         if type(data) is bytes:
             hit = t.get(data[:10]) or t.get(data[:5])
             if hit is not None:
-                name, read, offset = hit
-                try:
-                    return name, read(data, offset)
-                except DecodeError:
-                    raise
-                except Exception as e:
-                    raise DecodeError(f"{name}: {fastread.problem(e)}") from None
+                return _read_body(hit, data)
         return self._decode_fast_slow(data, t)
 
     def _decode_fast_slow(self, data, t: _FastTable):
@@ -257,13 +251,7 @@ class Codec:
                 w = self._writer(int.from_bytes(data[1:5], "big"))
                 hit = (w.name, self._fast_reader(w.name, w.writer, w.reader, classes), 5)
             t[data[:offset]] = hit
-        name, read, offset = hit
-        try:
-            return name, read(data, offset)
-        except DecodeError:
-            raise
-        except Exception as e:
-            raise DecodeError(f"{name}: {fastread.problem(e)}") from None
+        return _read_body(hit, data)
 
     def _fast_reader(self, name: str, writer: Any, reader: Any, classes) -> Callable[[bytes, int], Any]:
         """A generated reader for bodies written with ``writer`` (no schema resolution), else one
@@ -326,6 +314,17 @@ class Codec:
         if raw == local.raw or raw_logical_equal(raw, local.raw):
             return _Writer(local.name, local.parsed, None)
         return _Writer(local.name, parsed, local.parsed)  # resolve the writer's version to ours
+
+
+def _read_body(hit: tuple[str, Callable[[bytes, int], Any], int], data: bytes) -> tuple[str, Any]:
+    """(record name, what the compiled reader makes of ``data``'s body); only DecodeError escapes."""
+    name, read, offset = hit
+    try:
+        return name, read(data, offset)
+    except DecodeError:
+        raise
+    except Exception as e:
+        raise DecodeError(f"{name}: {fastread.problem(e)}") from None
 
 
 def _framing(data) -> tuple[bytes, int]:
