@@ -16,9 +16,11 @@ timed). Phases:
    the batch's member updates are applied and its output records are delivered, so the positions
    reaching the end offsets is that moment.
 2. latency — while the worker(s) run: new charges at a fixed offered rate (``--latency-rate`` for
-   ``--latency-seconds``); one member charge in ~10 is tagged with its publish time and its source
-   record (written by the same atomic member script as the balance) is polled in Redis every 5 ms:
-   p50/p95/p99 from ``produce()`` to the balance being visible.
+   ``--latency-seconds``, then again at each ``--latency-sweep`` rate); ~200 member charges a
+   second are tagged with their publish time, and the source record of the oldest pending one of
+   each partition (written by the same atomic member script as the balance) is polled in Redis
+   every 5 ms: p50/p95/p99 from ``produce()`` to the balance being visible, plus produce -> broker
+   acknowledgement and each process's CPU share meanwhile.
 3. memory — peak RSS of each worker (``VmHWM`` of /proc/PID/status, read before it stops) and the
    Redis ``used_memory`` growth over the enrollments + charges, per member (plus the average
    ``MEMORY USAGE`` of each member key type over a sample of members).
