@@ -175,7 +175,10 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Run the worker until SIGINT/SIGTERM."""
     worker = Worker(settings)
     app = create_app(settings, worker)
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    fw = faust.Worker(app, loglevel=loglevel, quiet=True)
+    if not fw.stdout.isatty():  # faust's spinner writes cursor-control codes even into a file or a pipe
+        fw.spinner = None
+    fw.execute_from_commandline()
 
 
 __all__ = ["create_app", "run_worker", "run_job", "time"]

@@ -35,6 +35,8 @@ class Progress:
     def add(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
+        if not self.out.isatty():  # no carriage returns into a file or a pipe: one line at the end
+            return
         if now >= self._next or self.done >= self.total:
             self._next = now + 0.25
             pct = min(100, 100 * self.done // self.total)
@@ -43,6 +45,8 @@ class Progress:
             self.out.flush()
 
     def close(self) -> None:
+        if not self.out.isatty():
+            self.out.write(f"{self.label:<8} {self.done:,}/{self.total:,}")
         self.out.write("\n")
 
 
