@@ -258,8 +258,8 @@ class Engine:
         grace = self.config_source().unknown_member_grace_hours * 3600
         for m in members:
             for kind, value in m.effects.index:
-                if kind == "released":
-                    adds["idx:released"].add(m.member_id)
+                if kind in ("released", "held"):
+                    adds[f"idx:{kind}"].add(m.member_id)
                 elif kind == "unknown":
                     deadline = datetime.fromisoformat(value).timestamp() + grace
                     deadlines[m.member_id] = min(deadline, deadlines.get(m.member_id, deadline))
