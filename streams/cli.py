@@ -283,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--flush", action="store_true", help="empty the bench's Redis databases first (configured Redis)")
     b.add_argument("--keep", action="store_true", help="keep the work dir (logs) after a successful run")
     b.set_defaults(func=cmd_bench)
+
+    from . import cli_dlq, cli_docs, cli_report, cli_tail  # analysts' and integration teams' commands
+    for module in (cli_tail, cli_dlq, cli_report, cli_docs):
+        module.register(sub)
     return p
 
 
