@@ -150,6 +150,9 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
         text = await asyncio.get_running_loop().run_in_executor(None, worker.metrics.render)  # reads Redis
         return web.text(text, content_type="text/plain")
 
+    from .web_reports import register as register_reports  # GET /reports/liability (office role)
+    register_reports(app, worker)
+
     app.harmony_engine_thread = engine_thread  # type: ignore[attr-defined]
     return app
 
