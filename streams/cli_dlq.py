@@ -86,7 +86,7 @@ def register(sub) -> None:
         p.add_argument("--since", default=None, metavar="DATETIME", help="dead-lettered at or after (ISO; JST default)")
         if name == "replay":
             p.add_argument("--ids", nargs="+", default=None, metavar="ID", help="dead-letter ids from `dlq list`")
-            p.add_argument("--all", action="store_true", help="every dead letter (with the other filters: all of those)")
+            p.add_argument("--all", action="store_true", help="every dead letter (with other filters: all of those)")
             p.add_argument("--dry-run", action="store_true", help="print what would be replayed, send nothing")
             p.add_argument("--max-replays", type=int, default=DEFAULT_MAX_REPLAYS,
                            help=f"skip records replayed this many times already (default {DEFAULT_MAX_REPLAYS})")

@@ -34,7 +34,7 @@ def register(sub) -> None:
     li.add_argument("--csv", default=None, metavar="FILE",
                     help="outstanding by expiry and status to FILE; FILE-monthly/-hotels/-breakage.csv beside it")
     li.add_argument("--png", default=None, metavar="DIR", help="charts: liability-by-expiry.png, movement-monthly.png")
-    li.add_argument("--json", action="store_true", help="the whole report as JSON (what GET /reports/liability returns)")
+    li.add_argument("--json", action="store_true", help="the whole report as JSON (as GET /reports/liability)")
     li.add_argument("--yen-per-point", dest="yen_per_point", default=None,
                     help="yen value of a point (default: the PAY_BY_POINTS award, 400 points per ¥500 = 1.25)")
     li.set_defaults(func=cmd_liability)

@@ -137,7 +137,7 @@ def test_unknown_member_dead_letter_replayed_after_enrollment_earns_once(
         assert view.balance == 700 and sum(view.lots.by_expiry.values()) == 700
 
         # the broken record fails again: back to the DLQ, its replays counted, the limit stops it
-        for i in range(2):
+        for _ in range(2):
             assert harmony(["dlq", "replay", "--reason", "DecodeError", "--max-replays", "2"]) == 0
             assert "replayed 1 of" in capsys.readouterr().out
             wait_processed(s)
