@@ -2,8 +2,8 @@
 held inputs by reason and age, the oldest held input per reason, the last successful year-end and
 expiry runs.
 
-Held inputs: the members listed in ``idx:held`` (added by the engine whenever it holds an input;
-members of ``idx:unknown`` are included too) — their ``{m:ID}:held`` hashes are read in chunks
+Held inputs: the members listed in ``idx:held`` (a sorted set by first hold, added by the engine
+whenever it holds an input and by `harmony rebuild`; members of ``idx:unknown`` are included too) — their ``{m:ID}:held`` hashes are read in chunks
 (pipelined), so the cost follows the number of members with held inputs, not all members. A member
 whose hash is empty is dropped from the index here. Job runs: ``jobs:last:<job>`` hashes written by
 :func:`record_job_run` (every run goes through ``streams.app.run_job``: the CLI and the crontab).
@@ -49,8 +49,8 @@ def held_summary(redis, now: datetime) -> tuple[dict[tuple[str, str], int], dict
     members = {m.decode() if isinstance(m, bytes) else m for m in redis.zrange("idx:unknown", 0, -1)}
     cursor = 0
     while True:
-        cursor, chunk = redis.sscan(HELD_INDEX, cursor, count=CHUNK)
-        members.update(m.decode() if isinstance(m, bytes) else m for m in chunk)
+        cursor, chunk = redis.zscan(HELD_INDEX, cursor, count=CHUNK)
+        members.update(m.decode() if isinstance(m, bytes) else m for m, _ in chunk)
         if cursor == 0:
             break
     ids = sorted(members)
@@ -73,7 +73,7 @@ def held_summary(redis, now: datetime) -> tuple[dict[tuple[str, str], int], dict
                 counts[(reason, bucket)] = counts.get((reason, bucket), 0) + 1
                 oldest[reason] = max(oldest.get(reason, 0.0), age)
     if empty:
-        redis.srem(HELD_INDEX, *empty)
+        redis.zrem(HELD_INDEX, *empty)
     return counts, oldest
 
 

@@ -157,6 +157,9 @@ def _index(b: Batch, mid: str, fields: dict) -> None:
 
 
 def _held_index(b: Batch, mid: str, h: dict, grace_hours: int) -> None:
+    if h.get("reason") != "RELEASED" and h.get("first_seen"):  # idx:held (held-input metrics)
+        first = datetime.fromisoformat(h["first_seen"]).timestamp()
+        b.add("idx:held", lambda p: p.zadd("idx:held", {mid: first}, lt=True))
     if h.get("reason") == "AWAITING_FX_RATE" and h.get("currency"):
         key = f"idx:fxwait:{h['currency']}"
         b.add(key, lambda p, k=key: p.sadd(k, mid))
