@@ -41,6 +41,7 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: list | None = None  # the message's headers (a replayed dead letter carries harmony.replay.*)
 
 
 @dataclass(slots=True)
@@ -100,7 +101,7 @@ class Engine:
             return event
         except (DecodeError, InvalidEvent) as exc:
             result.records.append(self.out.dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
-                                                       f"{type(exc).__name__}: {exc}"))
+                                                       f"{type(exc).__name__}: {exc}", msg.headers))
             self.metrics.inc("harmony_dead_letters_total", topic=msg.topic)
             return None
 

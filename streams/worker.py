@@ -134,7 +134,7 @@ class Worker:
             while not stop.is_set():
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
-                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.headers())
                          for m in msgs if not m.error()]
                 for m in msgs:
                     if m.error() and m.error().code() != KafkaError._PARTITION_EOF:

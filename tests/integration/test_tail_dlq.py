@@ -153,6 +153,10 @@ def test_unknown_member_dead_letter_replayed_after_enrollment_earns_once(
     assert [(e["type"], e["points"]) for e in earned] == [("EARN", 700)]
     ds = [d for d in decoded(kafka_bootstrap, topics.decisions) if d["source_id"] == "P:GH-1"]
     assert Counter(d["outcome"] for d in ds) == Counter({"HELD": 1, "REJECTED": 1, "EARNED": 2})  # 2nd: replay
+    # the broken record's new dead letters carry the count of the replay that failed
+    again = sorted(dict(m.headers()).get("harmony.replay.count", b"-").decode()
+                   for m in read_topic(kafka_bootstrap, topics.dlq))
+    assert again == ["-", "-", "1", "2"]
     replayed = [m for m in read_topic(kafka_bootstrap, topics.postings) if m.headers()]
     counts = sorted(dict(m.headers())["harmony.replay.count"].decode() for m in replayed)
     assert counts == ["1", "1", "2", "2"]  # ghost twice (one record), the broken one twice
