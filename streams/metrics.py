@@ -3,7 +3,8 @@
 One registry per :class:`Metrics` (tests run several workers in one process). The engine calls
 ``inc`` / ``set`` / ``observe`` with the metric's exposed name; ``*_seconds_sum`` names of the
 histograms are accepted by ``inc`` (an observation) so callers written for the former hand-made
-sums keep working. ``refreshers`` run before each rendering (gauges read from Redis: held inputs,
+sums keep working; a name not declared in ``SPECS`` is registered on first use (counter for ``inc``,
+gauge for ``set``), so code written for the former class never fails on a new name. ``refreshers`` run before each rendering (gauges read from Redis: held inputs,
 last job runs — streams/held_metrics.py).
 """
 from __future__ import annotations
@@ -71,8 +72,16 @@ class Metrics:
                 m = Histogram(name, text, labels, registry=self.registry, buckets=buckets)
             self._metrics[name] = m
 
-    def _child(self, name: str, labels: dict):
-        m = self._metrics[name]
+    def _child(self, name: str, labels: dict, kind: str = "counter"):
+        m = self._metrics.get(name)
+        if m is None:  # a metric not declared in SPECS (yet): registered on first use, never an error
+            with self._lock:
+                m = self._metrics.get(name)
+                if m is None:
+                    names = tuple(sorted(labels))
+                    m = Counter(_base(name), name, names, registry=self.registry) if kind == "counter" else \
+                        Gauge(name, name, names, registry=self.registry)
+                    self._metrics[name] = m
         return m.labels(**{k: str(v) for k, v in labels.items()}) if labels else m
 
     def inc(self, name: str, amount: float = 1, **labels) -> None:
@@ -83,7 +92,7 @@ class Metrics:
         self._remember(name, labels, amount, add=True)
 
     def set(self, name: str, value: float, **labels) -> None:
-        self._child(name, labels).set(value)
+        self._child(name, labels, "gauge").set(value)
         self._remember(name, labels, value, add=False)
 
     def observe(self, name: str, value: float, **labels) -> None:
