@@ -4,8 +4,9 @@ One registry per :class:`Metrics` (tests run several workers in one process). Th
 ``inc`` / ``set`` / ``observe`` with the metric's exposed name; ``*_seconds_sum`` names of the
 histograms are accepted by ``inc`` (an observation) so callers written for the former hand-made
 sums keep working; a name not declared in ``SPECS`` is registered on first use (counter for ``inc``,
-gauge for ``set``), so code written for the former class never fails on a new name. ``refreshers`` run before each rendering (gauges read from Redis: held inputs,
-last job runs — streams/held_metrics.py).
+gauge for ``set``), so code written for the former class never fails on a new name.
+``refreshers`` run before each rendering (gauges read from Redis: held inputs, last job runs —
+streams/held_metrics.py).
 """
 from __future__ import annotations
 
