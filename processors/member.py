@@ -181,6 +181,7 @@ class Member:
         self.held[h.source_id] = h
         self.held_put.add(h.source_id)
         self.held_del.discard(h.source_id)
+        self.effects.index.add(("held", h.first_seen.isoformat()))  # idx:held, read by the held-input metrics
         if reason is Reason.AWAITING_FX_RATE:
             self.effects.index.add(("fxwait", currency or ""))
         elif reason is Reason.AWAITING_ENROLLMENT:

@@ -22,6 +22,7 @@ from processors.model import JST
 from processors.validity import jst_date
 
 from . import jobs
+from .held_metrics import record_job_run
 from .member_view import member_json
 from .settings import Settings
 from .worker import Worker
@@ -74,6 +75,7 @@ def run_job(worker: Worker, job: dict) -> dict:
         report = jobs.expire(engine, date.fromisoformat(job["as_of"]), publish)
     else:
         raise ValueError(f"unknown job {job!r}")
+    record_job_run(engine.store.redis, job, report.as_dict())  # harmony_job_last_* metrics
     log.info("job done: %s", report.as_dict())
     return report.as_dict()
 
@@ -143,8 +145,13 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
 
     @app.page("/metrics")
     async def metrics(web, request):
+        worker.metrics.clear("harmony_config_version_info")
         worker.metrics.set("harmony_config_version_info", 1, version=worker.config().version)
-        return web.text(worker.metrics.render(), content_type="text/plain")
+        text = await asyncio.get_running_loop().run_in_executor(None, worker.metrics.render)  # reads Redis
+        return web.text(text, content_type="text/plain")
+
+    from .web_reports import register as register_reports  # GET /reports/liability (office role)
+    register_reports(app, worker)
 
     app.harmony_engine_thread = engine_thread  # type: ignore[attr-defined]
     return app
@@ -175,7 +182,10 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Run the worker until SIGINT/SIGTERM."""
     worker = Worker(settings)
     app = create_app(settings, worker)
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    fw = faust.Worker(app, loglevel=loglevel, quiet=True)
+    if not fw.stdout.isatty():  # faust's spinner writes cursor-control codes even into a file or a pipe
+        fw.spinner = None
+    fw.execute_from_commandline()
 
 
 __all__ = ["create_app", "run_worker", "run_job", "time"]

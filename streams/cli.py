@@ -13,15 +13,22 @@ from datetime import date
 from pathlib import Path
 
 DEV_ENV = Path(".harmony") / "dev.env"
+# commands that do not need the engine's addresses (dev starts its own; bench starts private ones
+# unless they are configured; docs only reads the schemas)
+NO_ENGINE = {"dev", "bench", "docs"}
 
 
-def load_dev_env() -> None:
-    """Commands run beside `harmony dev` find its broker and Redis through .harmony/dev.env."""
-    if DEV_ENV.exists():
-        for line in DEV_ENV.read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key and key not in os.environ:
-                os.environ[key] = value
+def locate_engine(args) -> None:
+    """Environment, else a running `harmony dev` (streams/engine_address.py), else exit with a clear error."""
+    from .engine_address import EngineNotFound, locate
+    if args.command in NO_ENGINE or (args.command == "simulate" and args.dry_run):
+        return
+    try:
+        source = locate()
+    except EngineNotFound as exc:
+        print(f"harmony {args.command}: {exc}", file=sys.stderr)
+        raise SystemExit(2)
+    logging.getLogger(__name__).info("engine addresses from %s", source)
 
 
 def settings():
@@ -34,6 +41,7 @@ def cmd_dev(args) -> int:
     from .devstack import RedisServer, TansuBroker, free_port
     from .topics import Topics, create_topics
     started = []
+    address_files: list[Path] = []
     try:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             port = 9092 if _port_free(9092) else free_port()
@@ -48,9 +56,8 @@ def cmd_dev(args) -> int:
             os.environ["REDIS_URL"] = redis_server.url
         if not os.environ.get("HARMONY_WEB_PORT") and not _port_free(6066):
             os.environ["HARMONY_WEB_PORT"] = str(free_port())
-        DEV_ENV.parent.mkdir(exist_ok=True)
-        DEV_ENV.write_text("".join(f"{k}={os.environ[k]}\n" for k in
-                                   ("KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "HARMONY_WEB_PORT") if k in os.environ))
+        from .engine_address import write as write_addresses
+        address_files += write_addresses(dict(os.environ), Path.cwd())
         s = settings()
         created = create_topics(s.bootstrap, Topics.from_env())
         print(f"harmony dev: Kafka {s.bootstrap}  Redis {s.redis_url}  ({len(created)} topics created)")
@@ -62,10 +69,10 @@ def cmd_dev(args) -> int:
         run_worker(s, args.loglevel)
         return 0
     finally:
+        for f in address_files:  # first: no command may find a dev that is stopping
+            f.unlink(missing_ok=True)
         for proc in reversed(started):
             proc.stop()
-        if DEV_ENV.exists():
-            DEV_ENV.unlink()
 
 
 def _port_free(port: int) -> bool:
@@ -276,14 +283,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--flush", action="store_true", help="empty the bench's Redis databases first (configured Redis)")
     b.add_argument("--keep", action="store_true", help="keep the work dir (logs) after a successful run")
     b.set_defaults(func=cmd_bench)
+
+    from . import cli_dlq, cli_docs, cli_report, cli_tail  # analysts' and integration teams' commands
+    for module in (cli_tail, cli_dlq, cli_report, cli_docs):
+        module.register(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    load_dev_env()
     logging.basicConfig(level=os.environ.get("HARMONY_LOGLEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    locate_engine(args)
     if args.command == "dev" or (args.command == "worker" and not args.plain):
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

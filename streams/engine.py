@@ -41,6 +41,7 @@ class Message:
     offset: int
     key: bytes | None
     value: bytes | None
+    headers: list | None = None  # the message's headers (a replayed dead letter carries harmony.replay.*)
 
 
 @dataclass(slots=True)
@@ -100,7 +101,7 @@ class Engine:
             return event
         except (DecodeError, InvalidEvent) as exc:
             result.records.append(self.out.dead_letter(msg.topic, msg.partition, msg.offset, msg.key, msg.value,
-                                                       f"{type(exc).__name__}: {exc}"))
+                                                       f"{type(exc).__name__}: {exc}", msg.headers))
             self.metrics.inc("harmony_dead_letters_total", topic=msg.topic)
             return None
 
@@ -255,11 +256,15 @@ class Engine:
         """Global indexes (their own keys, outside the members' slots): idempotent adds."""
         adds: dict[str, set[str]] = defaultdict(set)
         deadlines: dict[str, float] = {}
+        held_first: dict[str, float] = {}
         grace = self.config_source().unknown_member_grace_hours * 3600
         for m in members:
             for kind, value in m.effects.index:
                 if kind == "released":
                     adds["idx:released"].add(m.member_id)
+                elif kind == "held":  # sorted set: members that had inputs held, by first hold
+                    ts = datetime.fromisoformat(value).timestamp()
+                    held_first[m.member_id] = min(ts, held_first.get(m.member_id, ts))
                 elif kind == "unknown":
                     deadline = datetime.fromisoformat(value).timestamp() + grace
                     deadlines[m.member_id] = min(deadline, deadlines.get(m.member_id, deadline))
@@ -267,13 +272,15 @@ class Engine:
                     adds[f"idx:{kind}:{value}"].add(m.member_id)
                     if kind == "lots":
                         adds["idx:lotdates"].add(value)
-        if not adds and not deadlines:
+        if not adds and not deadlines and not held_first:
             return
         batch = Batch(self.store.redis)
         for key, values in adds.items():
             batch.add(key, lambda p, k=key, v=list(values): p.sadd(k, *v))
         if deadlines:
             batch.add("idx:unknown", lambda p: p.zadd("idx:unknown", deadlines, lt=True))
+        if held_first:
+            batch.add("idx:held", lambda p: p.zadd("idx:held", held_first, lt=True))
         batch.execute()
 
     def _emit(self, m: Member, ctx: Context, result: BatchResult) -> None:

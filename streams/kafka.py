@@ -10,6 +10,7 @@ Nothing is created at import time.
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -49,6 +50,27 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 }
 
 
+class LibrdkafkaLog:
+    """librdkafka's log lines through Python logging (logger ``librdkafka``) instead of raw lines on
+    stderr. Connection chatter — a broker closing an idle connection ("Disconnected: connection
+    closed by peer"), a refused connect while a broker starts — is logged at INFO (librdkafka calls it
+    an error; the client reconnects by itself and reports real failures through its error callbacks)."""
+
+    CHATTER = ("Disconnected", "Connection refused", "connection closed by peer", "Connect to ipv",
+               "all broker connections are down", "Timed out LeaveGroupRequest")
+
+    def __init__(self, name: str = "librdkafka"):
+        self.logger = logging.getLogger(name)
+
+    def log(self, level: int, msg: str, *args: Any) -> None:
+        text = msg % args if args else msg
+        if level > logging.INFO and any(c in text for c in self.CHATTER):
+            level = logging.INFO
+        self.logger.log(level, "%s", text)
+
+
+LIBRDKAFKA_LOG = LibrdkafkaLog()
+
 # confluent-kafka's Python-level options keep their underscores
 _PY_KEYS = frozenset({"error_cb", "stats_cb", "throttle_cb", "oauth_cb", "on_commit", "on_delivery", "logger"})
 
@@ -67,7 +89,8 @@ def env_config(environ: dict[str, str] | None = None) -> dict[str, str]:
 def kafka_config(bootstrap: str | None = None, **overrides: Any) -> dict[str, Any]:
     """Common client config: bootstrap (argument, else $KAFKA_BOOTSTRAP_SERVERS, else
     127.0.0.1:9092), the `KAFKA_CONFIG_*` environment, then `overrides`."""
-    conf: dict[str, Any] = env_config()
+    conf: dict[str, Any] = {"logger": LIBRDKAFKA_LOG}
+    conf.update(env_config())
     conf["bootstrap.servers"] = (bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
                                  or conf.get("bootstrap.servers") or DEFAULT_BOOTSTRAP)
     conf.update({_key(k): v for k, v in overrides.items()})

@@ -108,7 +108,9 @@ class OutputBuilder:
                 for (topic, partition), offset in positions.items()]
 
     def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-                    error: str) -> OutRecord:
+                    error: str, origin_headers: list | None = None) -> OutRecord:
         headers = [("origin.topic", topic.encode()), ("origin.partition", str(partition).encode()),
                    ("origin.offset", str(offset).encode()), ("error", error.encode()[:2000])]
+        if origin_headers:  # a replayed record that failed again keeps its replay count (harmony dlq replay)
+            headers += [(k, v) for k, v in origin_headers if k.startswith("harmony.replay.")]
         return OutRecord(self.t.dlq, key, value or b"", headers)

@@ -35,6 +35,8 @@ class Progress:
     def add(self, n: int) -> None:
         self.done += n
         now = time.monotonic()
+        if not self.out.isatty():  # no carriage returns into a file or a pipe: one line at the end
+            return
         if now >= self._next or self.done >= self.total:
             self._next = now + 0.25
             pct = min(100, 100 * self.done // self.total)
@@ -43,6 +45,8 @@ class Progress:
             self.out.flush()
 
     def close(self) -> None:
+        if not self.out.isatty():
+            self.out.write(f"{self.label:<8} {self.done:,}/{self.total:,}")
         self.out.write("\n")
 
 
@@ -153,6 +157,9 @@ def _index(b: Batch, mid: str, fields: dict) -> None:
 
 
 def _held_index(b: Batch, mid: str, h: dict, grace_hours: int) -> None:
+    if h.get("reason") != "RELEASED" and h.get("first_seen"):  # idx:held (held-input metrics)
+        first = datetime.fromisoformat(h["first_seen"]).timestamp()
+        b.add("idx:held", lambda p: p.zadd("idx:held", {mid: first}, lt=True))
     if h.get("reason") == "AWAITING_FX_RATE" and h.get("currency"):
         key = f"idx:fxwait:{h['currency']}"
         b.add(key, lambda p, k=key: p.sadd(k, mid))

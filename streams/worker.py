@@ -70,6 +70,10 @@ class Worker:
         store = MemberStore(self.redis, self._decode_held, cache_size=self.s.member_cache)
         self.engine = Engine(self.s.topics, self.codec, store, self.config, self.fx, self.metrics, self.clock)
         self.engine.changelog = self.s.changelog
+        if not getattr(self, "_held_refresher", None):
+            from .held_metrics import refresher
+            self._held_refresher = refresher(lambda: self.redis, self.clock)
+            self.metrics.refreshers.append(self._held_refresher)
         return self.engine
 
     def _on_assign(self, consumer, partitions):
@@ -130,13 +134,15 @@ class Worker:
             while not stop.is_set():
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
-                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.headers())
                          for m in msgs if not m.error()]
                 for m in msgs:
                     if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
                         log.warning("consumer error: %s", m.error())
                 if batch:
                     self._apply(batch, consumer, producer)
+                    if self.last_error is None:  # applied (a failed batch is replayed, observed then)
+                        self._observe_latency(msgs)
                 elif time.monotonic() >= next_check:  # idle: does Redis still hold what we wrote?
                     next_check = time.monotonic() + 1.0
                     try:
@@ -194,6 +200,18 @@ class Worker:
                       (applied - started) * 1e3, len(result.records), (published - applied) * 1e3,
                       (done - published) * 1e3)
         self.metrics.inc("harmony_cas_retries_total", result.cas_retries)
+
+    def _observe_latency(self, msgs) -> None:
+        """harmony_end_to_end_seconds: producer timestamp -> outputs delivered, positions recorded
+        (up to 200 evenly spaced messages of the batch: the cost stays flat at any batch size)."""
+        now = time.time()
+        step = max(len(msgs) // 200, 1)
+        for m in msgs[::step]:
+            if m.error():
+                continue
+            kind, ts = m.timestamp()
+            if kind != 0 and ts > 0:  # 0: TIMESTAMP_NOT_AVAILABLE
+                self.metrics.observe("harmony_end_to_end_seconds", max(now - ts / 1000.0, 0.0))
 
     def _rewind_if_lost(self, consumer, batch: list[Message]) -> bool:
         """Redis is the source of truth. If it now holds an older position than this worker read or

@@ -1,0 +1,46 @@
+"""GET /reports/liability: the liability report as JSON (``?as_of=YYYY-MM-DD``, default today JST;
+``?yen_per_point=``), for the office role.
+
+AUTH HOOK — the lead wires this to the office API auth at merge: ``authorize`` is called with the
+request and the role the view needs ("office"); it returns None to let the request through, or
+(HTTP status, message) to refuse it. Until wired it lets everything through: without a token file
+the API listens on loopback only (interfaces.md).
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timezone
+from typing import Callable
+
+from processors.validity import jst_date
+
+# ---- AUTH HOOK: replace with the office auth (bearer token, role "office") at merge ----------------
+Authorizer = Callable[[object, str], "tuple[int, str] | None"]
+authorize: Authorizer = lambda request, role: None  # noqa: E731
+
+
+def set_authorizer(fn: Authorizer) -> None:
+    global authorize
+    authorize = fn
+# -----------------------------------------------------------------------------------------------------
+
+
+def register(app, worker) -> None:
+    """Add the report views to the faust app (one line in streams/app.py)."""
+    from .liability_report import build
+
+    @app.page("/reports/liability")
+    async def liability(web, request):
+        refused = authorize(request, "office")
+        if refused is not None:
+            status, message = refused
+            return web.json({"error": message}, status=status)
+        try:
+            as_of_text = request.query.get("as_of")
+            as_of = date.fromisoformat(as_of_text) if as_of_text else jst_date(datetime.now(timezone.utc))
+        except ValueError:
+            return web.json({"error": "as_of must be a date YYYY-MM-DD"}, status=400)
+        yen = request.query.get("yen_per_point")
+        report = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: build(worker.s, as_of, yen, redis=worker.redis))
+        return web.json(report)
