@@ -18,11 +18,12 @@ from .config import ProgramConfig
 from .earning import assess_bill, assess_posting, bonus_points, proportional_reversal
 from .fx import FxTable
 from .model import (ChargeAssessment, FolioPosting, Lots, MemberEnrollment, Outcome, PosBill, Qualifying,
-                    Reason, RedemptionRequest, Status)
+                    Reason, RedemptionRequest)
 from .outcomes import (DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged)
 from .records import Entry, HeldEvent, SourceRecord
+from . import year_end
 from .redemption import quote
-from .status import evaluate, status_on, validity
+from .status import status_on
 from .validity import expires_at, expiry_date, jst_date
 
 CHANNEL_LIKE = (Reason.CHANNEL_NOT_EARNING, Reason.RATE_PLAN_NOT_EARNING)
@@ -45,6 +46,7 @@ class Member:
     qualifying: dict[int, Qualifying] = field(default_factory=dict)
     statuses: dict[int, str] = field(default_factory=dict)  # program year -> status
     closed: dict[int, str] = field(default_factory=dict)  # evaluated year -> status attained
+    revisions: dict[int, int] = field(default_factory=dict)  # evaluated year -> revisions announced
     expired_count: dict[date, int] = field(default_factory=dict)  # lot -> expiry runs that took from it
     src: dict[str, SourceRecord] = field(default_factory=dict)  # the loaded / new source records
     held: dict[str, HeldEvent] = field(default_factory=dict)
@@ -57,6 +59,7 @@ class Member:
     released: dict[str, HeldEvent] = field(default_factory=dict)
     released_loaded: set[str] = field(default_factory=set)  # markers found in Redis: publish again
     effects: Effects = field(default_factory=Effects)
+    touched: set[int] = field(default_factory=set)  # years whose counters the current input changed
     # filled by the store when saving (encoded records, the version written)
     encoded_src: dict[str, bytes] = field(default_factory=dict)
     saved_version: int | None = None
@@ -76,6 +79,7 @@ class Member:
     def _q(self, year: int) -> Qualifying:
         self.dirty.add(f"Q:{year}")
         self.effects.index.add(("active", str(year)))
+        self.touched.add(year)
         return self.qualifying.setdefault(year, Qualifying())
 
     def _record(self, sid: str, rec: SourceRecord) -> None:
@@ -115,7 +119,11 @@ class Member:
             else:
                 self.effects.decisions.append(Decision(sid, topic, ev, Outcome.HELD.value, held.reason))
             return
-        if self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx) and self.held:
+        self.touched.clear()
+        final = self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx)
+        if final:
+            self._late_posting(sid, ctx)
+        if final and self.held:
             # only the corrections waiting for this very input can move now
             self.retry_held(ctx, lambda h: h.reason == Reason.AWAITING_ORIGINAL.value
                             and _corrected_id(h.event) == sid)
@@ -130,13 +138,28 @@ class Member:
             for sid, h in sorted(self.held.items(), key=lambda kv: (kv[1].first_seen, kv[0])):
                 if which is not None and not which(h):
                     continue
+                self.touched.clear()
                 if self._decide_charge(h, ctx):
+                    self._late_posting(sid, ctx)
                     self._released(sid, h)
                     progress = True
                     if which is not None:  # a released input may unblock others of any kind
                         which = _after_release(which, h.source_id)
                     if sid in waited_for:
                         break  # start again from the earliest: this release unblocks a correction
+
+    def _late_posting(self, sid: str, ctx: Context) -> None:
+        """An input was decided: a closed year whose counters it changed is evaluated again while
+        it is open (processors/year_end.py). The StatusChanges go into the input's record, so a
+        replay of the input emits them again with the same ids."""
+        if not self.touched:
+            return
+        years, self.touched = sorted(self.touched), set()
+        changes = year_end.after_late_postings(self, years, ctx.cfg, jst_date(ctx.now))
+        rec = self.src.get(sid)
+        if changes and rec is not None:
+            rec.status_changes = list(changes)
+            self.new_src.add(sid)
 
     def _released(self, sid: str, h: HeldEvent) -> None:
         """A held input was decided. Its entry stays, marked RELEASED, until the engine has published
@@ -173,6 +196,7 @@ class Member:
         for e in rec.entries:
             self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, _event_time(ev),
                                                 ev.hotel_code, ev.business_date))
+        self.effects.status_changes.extend(rec.status_changes)
 
     def _hold(self, h: HeldEvent, reason: Reason, currency: str | None = None) -> bool:
         if h.source_id in self.held and h.reason == reason.value and h.currency == currency:
@@ -350,32 +374,11 @@ class Member:
                             lots_used=restored)
 
     # ------------------------------------------------------------------ year end, expiry
-    def close_year(self, year: int, cfg: ProgramConfig) -> StatusChanged | None:
-        """Evaluate ``year`` (program-rules §2). A year already closed changes nothing."""
-        if year in self.closed:
-            return None
-        q = self.qualifying.get(year, Qualifying())
-        ev = evaluate(year, q, cfg)
-        old = self.statuses.get(year, Status.REGULAR.value)
-        new = ev.status.value if isinstance(ev.status, Status) else str(ev.status)
-        self.closed[year] = new
-        self.dirty.add(f"C:{year}")
-        if new != Status.REGULAR.value:
-            self.statuses[year + 1] = new
-            self.dirty.add(f"S:{year + 1}")
-            self.effects.index.add(("status", str(year + 1)))
-        if ev.carried_points or ev.carried_nights:
-            nq = self._q(year + 1)
-            nq.carried_points += ev.carried_points
-            nq.carried_nights += ev.carried_nights
-        if new == old:
-            return None
-        valid_from, valid_until = validity(year)
-        change = StatusChanged(f"{self.member_id}/status/{year}", year, old, new, valid_from, valid_until,
-                               q.total_points, q.total_nights, ev.carried_points, ev.carried_nights,
-                               ev.qualified_by)
-        self.effects.status_changes.append(change)
-        return change
+    def close_year(self, year: int, cfg: ProgramConfig, today: date | None = None) -> StatusChanged | None:
+        """Evaluate ``year`` (program-rules §2) as of JST date ``today`` (None: before its status
+        takes effect). A closed year is evaluated again while it is open, and changes nothing unless
+        its counters changed; once final, nothing (processors/year_end.py)."""
+        return year_end.close(self, year, cfg, today)
 
     def expire(self, as_of: date) -> int:
         """Remove what is left of lots expired as of ``as_of``; returns the points expired."""

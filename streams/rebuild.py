@@ -150,6 +150,8 @@ def _index(b: Batch, mid: str, fields: dict) -> None:
             b.add(key, lambda p, k=key: p.sadd(k, mid))
         if kind == "L":
             b.add("idx:lotdates", lambda p, a=arg: p.sadd("idx:lotdates", a))
+        elif kind == "C":
+            b.add("jobs:closed-years", lambda p, a=arg: p.sadd("jobs:closed-years", a))
 
 
 def _held_index(b: Batch, mid: str, h: dict, grace_hours: int) -> None:
