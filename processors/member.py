@@ -34,6 +34,9 @@ class Context:
     cfg: ProgramConfig
     fx: FxTable
     now: datetime  # aware; the engine's clock (for hold grace periods)
+    # the years close-year has run (or is running) for: a late posting for such a year evaluates it
+    # for its member even if the year-end run found the member inactive (processors/year_end.py)
+    closed_years: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -155,7 +158,7 @@ class Member:
         if not self.touched:
             return
         years, self.touched = sorted(self.touched), set()
-        changes = year_end.after_late_postings(self, years, ctx.cfg, jst_date(ctx.now))
+        changes = year_end.after_late_postings(self, years, ctx.cfg, jst_date(ctx.now), ctx.closed_years)
         rec = self.src.get(sid)
         if changes and rec is not None:
             rec.status_changes = list(changes)
@@ -374,11 +377,13 @@ class Member:
                             lots_used=restored)
 
     # ------------------------------------------------------------------ year end, expiry
-    def close_year(self, year: int, cfg: ProgramConfig, today: date | None = None) -> StatusChanged | None:
+    def close_year(self, year: int, cfg: ProgramConfig, today: date | None = None,
+                   closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:
         """Evaluate ``year`` (program-rules §2) as of JST date ``today`` (None: before its status
         takes effect). A closed year is evaluated again while it is open, and changes nothing unless
-        its counters changed; once final, nothing (processors/year_end.py)."""
-        return year_end.close(self, year, cfg, today)
+        its counters changed; once final, nothing (processors/year_end.py). ``closed_years``: the
+        years the year-end job has run for (a later closed year follows a changed carry-forward)."""
+        return year_end.close(self, year, cfg, today, closed_years)
 
     def expire(self, as_of: date) -> int:
         """Remove what is left of lots expired as of ``as_of``; returns the points expired."""

@@ -13,6 +13,9 @@ counters after Y was closed evaluates Y again, at once:
   the previous one holds until 31 March);
 * the carry-forward into Y+1 is recomputed (replaced, never added twice), and if Y+1 was already
   closed its evaluation follows (and so on);
+* a year the year-end job has already run for (``closed_years``, kept by the job in Redis) counts
+  as closed for every member: a member the run found inactive is evaluated by its first late
+  posting (``<member>/status/<Y>``, the first evaluation's id);
 * when the status attained changes, a StatusChange ``<member>/status/<Y>/r<n>`` is emitted, ``n``
   counting the revisions of Y (stored with the year, so a replay or a re-run repeats the same id);
   ``old_status`` is the status the previous evaluation of Y announced.
@@ -50,10 +53,11 @@ def is_open(year: int, cfg: ProgramConfig, today: date | None) -> bool:
     return today is None or today < final_on(year, cfg)
 
 
-def close(m: "Member", year: int, cfg: ProgramConfig, today: date | None) -> StatusChanged | None:
+def close(m: "Member", year: int, cfg: ProgramConfig, today: date | None,
+          closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:
     """close-year ``year`` for ``m``: the first evaluation, or a re-evaluation while the year is open."""
     if year in m.closed:
-        return revise(m, year, cfg, today) if is_open(year, cfg, today) else None
+        return revise(m, year, cfg, today, closed_years) if is_open(year, cfg, today) else None
     q = m.qualifying.get(year, Qualifying())
     ev = evaluate(year, q, cfg)
     new, old = ev.status.value, m.statuses.get(year, REGULAR)
@@ -64,11 +68,12 @@ def close(m: "Member", year: int, cfg: ProgramConfig, today: date | None) -> Sta
     if new != old:
         change = _change(m, f"{m.member_id}/status/{year}", year, old, new, q, ev)
     if carry_changed:
-        _follow(m, year + 1, cfg, today)
+        _follow(m, year + 1, cfg, today, closed_years)
     return change
 
 
-def revise(m: "Member", year: int, cfg: ProgramConfig, today: date | None) -> StatusChanged | None:
+def revise(m: "Member", year: int, cfg: ProgramConfig, today: date | None,
+           closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:
     """Evaluate a closed, open year again; changes something only when its counters changed."""
     q = m.qualifying.get(year, Qualifying())
     ev = evaluate(year, q, cfg)
@@ -81,18 +86,18 @@ def revise(m: "Member", year: int, cfg: ProgramConfig, today: date | None) -> St
         m.dirty.add(f"C:{year}")
         change = _change(m, f"{m.member_id}/status/{year}/r{rev}", year, prev, new, q, ev)
     if _apply(m, year, new, ev.carried_points, ev.carried_nights):
-        _follow(m, year + 1, cfg, today)
+        _follow(m, year + 1, cfg, today, closed_years)
     return change
 
 
-def after_late_postings(m: "Member", years: Iterable[int], cfg: ProgramConfig,
-                        today: date | None) -> list[StatusChanged]:
-    """The counters of ``years`` changed (a charge, correction or released hold): re-evaluate the
-    closed ones that are still open. Returns the StatusChanges emitted."""
+def after_late_postings(m: "Member", years: Iterable[int], cfg: ProgramConfig, today: date | None,
+                        closed_years: frozenset[int] = frozenset()) -> list[StatusChanged]:
+    """The counters of ``years`` changed (a charge, correction or released hold): each year already
+    closed — for this member, or by the year-end job (``closed_years``: the member may have been
+    inactive then) — is evaluated again while it is open. Returns the StatusChanges emitted."""
     before = len(m.effects.status_changes)
     for year in sorted(years):
-        if year in m.closed and is_open(year, cfg, today):
-            revise(m, year, cfg, today)
+        _follow(m, year, cfg, today, closed_years)
     return m.effects.status_changes[before:]
 
 
@@ -120,10 +125,10 @@ def _apply(m: "Member", year: int, status: str, carried_points: int, carried_nig
     return True
 
 
-def _follow(m: "Member", year: int, cfg: ProgramConfig, today: date | None) -> None:
-    """The carry-forward into ``year`` changed: a closed, open ``year`` is evaluated again."""
-    if year in m.closed and is_open(year, cfg, today):
-        revise(m, year, cfg, today)
+def _follow(m: "Member", year: int, cfg: ProgramConfig, today: date | None, closed_years: frozenset[int]) -> None:
+    """``year``'s counters changed: evaluate it again if it was closed and is still open."""
+    if (year in m.closed or year in closed_years) and is_open(year, cfg, today):
+        close(m, year, cfg, today, closed_years)
 
 
 def _change(m: "Member", event_id: str, year: int, old: str, new: str, q: Qualifying, ev) -> StatusChanged:

@@ -11,18 +11,15 @@ restores it. And `harmony publish fx.rates.v1` writes the new key.
 """
 from __future__ import annotations
 
-import time
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from confluent_kafka.admin import AdminClient, NewTopic
-
 from streams.fx_reader import HISTORY_KEY
 from streams.publishing import publish_file
 from streams.rebuild import rebuild
-from tests.harness import RunningWorker, enrollment, fx_rate, posting, read_topic, settings_for
-from tests.lifecycle_support import LifecycleEnv, redis_db_url
+from tests.harness import enrollment, fx_rate, posting, read_topic, settings_for
+from tests.lifecycle_support import LifecycleEnv, recreate_topic, redis_db_url
 
 M, LATE_M = "OHFX0001", "OHFX0002"
 USD = [fx_rate("USD", "2026-03-10", "152.30"), fx_rate("USD", "2026-03-15", "151.00"),
@@ -33,19 +30,6 @@ EUR_OLD_KEY = fx_rate("EUR", "2026-03-10", "163.40")
 def _usd(pid: str, member: str, amount: str, bdate: str, corrects: str | None = None) -> dict:
     return posting(pid, member, amount, hotel="NIKKO-SAIPAN", currency="USD", bdate=bdate,
                    nights=0 if amount.startswith("-") else 1, corrects=corrects)
-
-
-def _recreate(bootstrap: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.delete_topics([topic])[topic].result()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            admin.create_topics([NewTopic(topic, 6, 1, config={"cleanup.policy": "compact"})])[topic].result()
-            return
-        except Exception:  # noqa: BLE001 - the deletion may take a moment
-            assert time.monotonic() < deadline, f"could not recreate {topic}"
-            time.sleep(0.5)
 
 
 def _history(env: LifecycleEnv) -> dict[str, D]:
@@ -77,12 +61,12 @@ def story(kafka_bootstrap, redis_url):
                "history": _history(env)}
 
         # stop, "compact" the topic to the newest rate per currency, start again
-        env.running.stop()
-        _recreate(kafka_bootstrap, env.topics.fx)
-        pub.send("fx", USD[-1])
-        pub.send("fx", EUR_OLD_KEY, key="EUR")
-        pub.flush()
-        env.running = RunningWorker(env.settings).__enter__()
+        def compact():
+            recreate_topic(kafka_bootstrap, env.topics.fx)
+            pub.send("fx", USD[-1])
+            pub.send("fx", EUR_OLD_KEY, key="EUR")
+            pub.flush()
+        env.restart_worker(compact)
         pub.send("postings", _usd("SPN-LATE", M, "100.00", "2026-03-12"))  # late: 152.30 -> 304
         pub.send("postings", _usd("SPN-FIX", M, "-50.00", "2026-03-16", corrects="SPN-1"))  # a correction
         pub.send("enrollments", enrollment(LATE_M))  # releases SPN-HELD: 152.30 -> 304
@@ -92,11 +76,11 @@ def story(kafka_bootstrap, redis_url):
                                     == env.topics.fx.encode()]
 
         # Redis lost: rebuilt from Kafka (changelog), and a later late posting still finds its rate
-        env.running.stop()
-        env.redis.flushdb()
-        out["rebuild"] = rebuild(env.settings)
-        out["history_rebuilt"] = _history(env)
-        env.running = RunningWorker(env.settings).__enter__()
+        def lose_redis():
+            env.redis.flushdb()
+            out["rebuild"] = rebuild(env.settings)
+            out["history_rebuilt"] = _history(env)
+        env.restart_worker(lose_redis)
         pub.send("postings", _usd("SPN-REBUILT", M, "10.00", "2026-03-13"))  # 152.30 -> ¥1,523 -> 30
         env.sync()
         out["after_rebuild"] = _decisions(env)

@@ -98,7 +98,6 @@ def test_a_final_year_counts_the_posting_but_keeps_its_status(story):
 
 
 def test_closing_2028_before_2027_keeps_the_carry_forward(story):
-    assert "then close-year 2028" in story["close_2027"]["job"]
     assert _changes(story["status_order"], ORDER) == [
         (f"{ORDER}/status/2027", "REGULAR", "EXCLUSIVE", 3_200),
         (f"{ORDER}/status/2028/r1", "REGULAR", "LOYAL", 200)]  # 2,000 + 3,200 carried
