@@ -60,6 +60,14 @@ def story(kafka_bootstrap, redis_url):
                                                    == env.topics.fx.encode()],
                "history": _history(env)}
 
+        # a plain restart reads the whole topic again, but dead-letters nothing twice
+        env.restart_worker()
+        pub.send("postings", _usd("SPN-2", M, "10.00", "2026-03-16"))  # 151.00 -> ¥1,510 -> 30
+        env.sync()
+        out["dlq_after_plain_restart"] = [d for d in env.out("dlq") if d["headers"].get("origin.topic")
+                                          == env.topics.fx.encode()]
+        out["plain_restart"] = _decisions(env)
+
         # stop, "compact" the topic to the newest rate per currency, start again
         def compact():
             recreate_topic(kafka_bootstrap, env.topics.fx)
@@ -100,6 +108,12 @@ def test_key_mismatch_and_undecodable_rates_go_to_the_dlq(story):
     assert story["before"]["P:SPN-1"]["fx_rate"] == D("152.30")
     assert story["before"]["P:SPN-1"]["base_points"] == 761
     assert story["before"]["P:AMS-1"]["base_points"] == 326  # the old key (EUR) is accepted
+
+
+def test_a_restart_does_not_dead_letter_the_same_record_again(story):
+    assert len(story["dlq_after_plain_restart"]) == 2
+    d = story["plain_restart"]["P:SPN-2"]
+    assert (d["fx_rate"], d["base_points"]) == (D("151.00"), 30)
 
 
 def test_the_history_is_kept_in_redis(story):
