@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable
 
+from . import corrections
 from . import lots as lot_ops
 from .config import ProgramConfig
-from .earning import assess_bill, assess_posting, bonus_points, proportional_reversal
+from .earning import assess_bill, assess_posting, bonus_points
+from .fx import JPY, mul_exact
 from .fx import FxTable
 from .model import (ChargeAssessment, FolioPosting, Lots, MemberEnrollment, Outcome, PosBill, Qualifying,
                     Reason, RedemptionRequest)
@@ -244,7 +246,7 @@ class Member:
             return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value,
                                                Reason.BEFORE_ENROLLMENT.value))
         if correction is not None:
-            return self._correct(h, correction, ctx)
+            return corrections.apply(self, h, correction, ctx)
         if a.outcome is Outcome.HELD:
             return self._hold(h, Reason.AWAITING_FX_RATE, ev.currency)
         return self._earn(h, a, ctx)
@@ -267,48 +269,16 @@ class Member:
             q = self._q(bd.year)
             q.points += base
             q.nights += a.nights
-        amount = ev.amount if isinstance(ev, FolioPosting) else a.eligible_amount_jpy
+        # the JPY amount it earned with: the unit of every later correction's proportion
+        amount = a.eligible_amount_jpy
+        if isinstance(ev, FolioPosting):
+            amount = mul_exact(ev.amount, a.fx_rate) if a.fx_rate is not None else ev.amount
+        hotel = cfg.hotels.get(ev.hotel_code)
+        local_bd = bd if ev.currency == JPY and hotel is not None and hotel.currency != JPY else None
         return self._final(h, SourceRecord(
             h.fingerprint, a.outcome.value, _v(a.reason), None, entries, a.eligible_amount_jpy, a.fx_rate,
             base, bonus, 0, a.nights, year=bd.year, lot=lot, amount=amount, rem_amount=amount,
-            rem_base=base, rem_bonus=bonus, rem_nights=a.nights))
-
-    def _correct(self, h: HeldEvent, orig_sid: str, ctx: Context) -> bool:
-        ev = h.event
-        orig = self.src.get(orig_sid)
-        if orig is None:
-            return self._hold(h, Reason.AWAITING_ORIGINAL)
-        detail = f"corrects {orig_sid}"
-        if orig.rem_base + orig.rem_bonus + orig.rem_nights == 0 or orig.amount is None:
-            reason = Reason.ALREADY_REVERSED.value if orig.base + orig.bonus + orig.nights else orig.reason
-            return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value, reason, detail))
-        rem_amount = orig.rem_amount if orig.rem_amount is not None else orig.amount
-        corrected = abs(ev.amount) if isinstance(ev, FolioPosting) else rem_amount
-        full = corrected >= rem_amount
-        if full:
-            base_rev, bonus_rev, nights_rev = orig.rem_base, orig.rem_bonus, orig.rem_nights
-        else:
-            base_rev = proportional_reversal(orig.base, corrected, orig.amount, orig.rem_base, rem_amount)
-            bonus_rev = proportional_reversal(orig.bonus, corrected, orig.amount, orig.rem_bonus, rem_amount)
-            nights_rev = min(orig.rem_nights, abs(getattr(ev, "nights", 0)))
-        orig.rem_base -= base_rev
-        orig.rem_bonus -= bonus_rev
-        orig.rem_nights -= nights_rev
-        orig.rem_amount = max(rem_amount - corrected, type(rem_amount)(0))
-        # (the original's own decision keeps reversed_points 0: a replay must re-emit it unchanged)
-        self.new_src.add(orig_sid)
-        if (base_rev or nights_rev) and orig.year is not None:
-            q = self._q(orig.year)
-            q.points -= base_rev
-            q.nights -= nights_rev
-        entries = []
-        total = base_rev + bonus_rev
-        if total:
-            lot_ops.take_for_reversal(self.lots, orig.lot, total)
-            self.dirty.add("lots")
-            entries.append(self._entry("REVERSAL", -total, orig.lot))
-        return self._final(h, SourceRecord(
-            h.fingerprint, Outcome.EARNED.value, None, detail, entries, reversed=total, nights=-nights_rev))
+            rem_base=base, rem_bonus=bonus, rem_nights=a.nights, business_date=local_bd))
 
     # ------------------------------------------------------------------ redemptions
     def handle_redemption(self, req: RedemptionRequest, raw: bytes, fp: str, ctx: Context,
@@ -388,12 +358,15 @@ class Member:
     def expire(self, as_of: date) -> int:
         """Remove what is left of lots expired as of ``as_of``; returns the points expired."""
         total = 0
-        for lot, pts in lot_ops.expire(self.lots, as_of):
+        removed = lot_ops.expire(self.lots, as_of)
+        running = self.balance + sum(pts for _, pts in removed)  # the balance before the first lot went
+        for lot, pts in removed:
             n = self.expired_count.get(lot, 0) + 1
             self.expired_count[lot] = n
             self.dirty.add(f"X:{lot.isoformat()}")
             sid = f"X:{lot.isoformat()}:{n}"
-            self._move(sid, self._entry("EXPIRE", -pts, lot), expires_at(lot))
+            running -= pts
+            self._move(sid, self._entry("EXPIRE", -pts, lot, running), expires_at(lot))
             total += pts
         return total
 
@@ -408,7 +381,9 @@ def _v(reason) -> str | None:
 
 def _corrected_id(ev) -> str | None:
     if isinstance(ev, FolioPosting):
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount < 0 else None
+        # amount <= 0: a correction (a zero amount corrects nights only); > 0: an upward correction,
+        # which earns like a charge
+        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount <= 0 else None
     return f"B:{ev.voids_bill_id}" if ev.voids_bill_id else None
 
 

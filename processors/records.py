@@ -39,11 +39,14 @@ class SourceRecord:
     # an original charge: what is still reversible
     year: int | None = None  # qualifying year of the charge
     lot: date | None = None  # lot its points went to
-    amount: Decimal | None = None  # original amount in the charge's currency
+    amount: Decimal | None = None  # original amount in JPY (the unit of every proportion)
     rem_amount: Decimal | None = None
     rem_base: int = 0
     rem_bonus: int = 0
     rem_nights: int = 0
+    # a JPY original at a foreign-currency hotel: its business date (a correction in the hotel's
+    # currency converts at that date's rate)
+    business_date: date | None = None
     # a redemption: lots used and whether it was cancelled (by which request)
     points: int = 0
     lots_used: list[tuple[date, int]] = field(default_factory=list)
@@ -84,6 +87,8 @@ class SourceRecord:
             d["rm"] = remaining
         if self.year is not None:
             d["y"] = self.year
+        if self.business_date is not None:
+            d["bd"] = self.business_date.isoformat()
         if self.lot != self._entry_lot():
             d["l"] = self.lot.isoformat() if self.lot else None
         if self.lots_used:
@@ -120,6 +125,7 @@ class SourceRecord:
             reversed=d.get("rv", 0), nights=d.get("n", 0), year=d.get("y"),
             points=d.get("p", 0), lots_used=[(date.fromisoformat(lot), p) for lot, p in d.get("lu", ())],
             cancelled_by=d.get("x"), balance=d.get("bal"),
+            business_date=date.fromisoformat(d["bd"]) if "bd" in d else None,
         )
         if "sc" in d:
             from .outcomes import StatusChanged  # (outcomes imports this module)
