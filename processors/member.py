@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Callable
 
 from . import corrections
@@ -383,7 +384,9 @@ def _corrected_id(ev) -> str | None:
     if isinstance(ev, FolioPosting):
         # amount <= 0: a correction (a zero amount corrects nights only); > 0: an upward correction,
         # which earns like a charge
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount <= 0 else None
+        amount = ev.amount
+        finite = isinstance(amount, Decimal) and amount.is_finite()  # (a NaN is REJECTED by the assessment)
+        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and finite and amount <= 0 else None
     return f"B:{ev.voids_bill_id}" if ev.voids_bill_id else None
 
 

@@ -13,7 +13,8 @@ and, at the foreign hotel, in USD at the rate of the business date (``fx``, fed 
 Readings of the rules that the text leaves open (issue 9 and its agreed semantics, SEMANTICS9):
 * a correction takes its points from the original's lot first, then from the other lots, soonest
   expiry first, and only what no lot holds becomes debt (negative balance); if the original's lot
-  has expired (the expiry job took it), only what is left there is taken, nothing elsewhere;
+  has expired (its validity ended on the scenario's date), only what is left there is taken,
+  nothing elsewhere;
 * proportions are computed in JPY: a correction in the original's currency converts at the
   original's rate, one in JPY is taken as is, one in USD of a JPY original converts at the rate of
   the original's business date;
@@ -140,8 +141,10 @@ class OMember:
             self.lots[lot] = self.lots.get(lot, 0) + points - paid
         self.ledger += points
 
-    def take_back(self, lot: date, points: int) -> None:
-        if lot in self.expired_lots:  # points that already expired are not reversed again
+    def take_back(self, lot: date, points: int, today: date | None = None) -> None:
+        # points that already expired are not reversed again: the lot's validity has ended on the
+        # scenario's date (or the expiry job took it), whether or not the job has run yet
+        if lot in self.expired_lots or (today is not None and lot < today):
             points = min(points, self.lots.get(lot, 0))
             self.ledger -= points
             if points:
@@ -297,7 +300,7 @@ class Oracle:
         q[0] -= base
         q[1] -= nights_back
         if base + bonus:
-            m.take_back(o.lot, base + bonus)
+            m.take_back(o.lot, base + bonus, self.today)
         if base or nights_back:
             self._late(m, o.year)
 
