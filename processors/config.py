@@ -6,6 +6,7 @@ Errors name the file, the key and the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
@@ -75,6 +76,10 @@ class ProgramConfig:
     expiry_years_after: int = 3
     expiry_month: int = 1
     expiry_day: int = 31
+    # year Y stays open for late postings until its status takes effect: this day of year Y+1 (JST);
+    # from then on Y's status and carry-forward are final (processors/year_end.py)
+    status_final_month: int = 4
+    status_final_day: int = 1
 
     def rate(self, hotel: Hotel | None, category: str) -> Decimal:
         """Points per yen for a category at a hotel (hotel override first)."""
@@ -217,6 +222,12 @@ class _Loader:
                 rate_plans=self.rate_plans(h.get("rate_plans", {}), f"{p}rate_plans."),
             )
         status = self.section(data, "status", "")
+        final_month = self.integer(status, "final_month", "status.", default=4, minimum=1)
+        final_day = self.integer(status, "final_day", "status.", default=1, minimum=1)
+        try:
+            date(2027, final_month, final_day)
+        except ValueError:
+            raise self.fail("status.final_day", f"not a day of the year: {final_month}-{final_day}") from None
         thresholds = []
         for st in ("EXCLUSIVE", "LOYAL"):
             t = self.section(status, st, "status.")
@@ -250,4 +261,6 @@ class _Loader:
             expiry_years_after=self.integer(validity, "years_after", "validity.", default=3, minimum=1),
             expiry_month=self.integer(validity, "month", "validity.", default=1, minimum=1),
             expiry_day=self.integer(validity, "day", "validity.", default=31, minimum=1),
+            status_final_month=final_month,
+            status_final_day=final_day,
         )

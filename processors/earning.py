@@ -106,7 +106,8 @@ def assess_posting(p: FolioPosting, cfg: ProgramConfig, fx: FxTable) -> ChargeAs
 
     A correction (``corrects_posting_id`` set, amount usually negative) goes through the same
     checks up to the FX rate (hotel, currency, date, nights, amount, member, category), but its
-    points are computed by the aggregate from the original: when it passes, the result is
+    points are computed by the aggregate from the original (``processors.corrections``, in JPY at
+    the original's rate): when it passes, the result is
     EARNED with ``base_points`` 0, ``eligible_amount_jpy`` = the correction's own amount in JPY
     (sign kept, normally negative) and ``nights`` = the posting's nights (to take back), whatever
     the channel or rate plan.
@@ -186,7 +187,8 @@ def assess_bill(b: PosBill, cfg: ProgramConfig, fx: FxTable) -> ChargeAssessment
     A void (``voids_bill_id`` set) goes through the same checks up to the FX rate; when it passes
     the result is EARNED with ``base_points`` 0, ``nights`` 0 and ``eligible_amount_jpy`` =
     −(|eligible lines| − |paid with points|) in JPY, floored at 0 (0 when the void carries no
-    lines). Voids are full voids: the aggregate reverses all that the original still holds.
+    lines). The aggregate reverses in proportion to the void's own eligible amount, converted as
+    ``processors.corrections`` says (one unit, JPY); a void without lines voids the whole bill.
     """
     hotel, bad = _check_place_and_date(b.hotel_code, b.currency, b.business_date, cfg)
     if bad is not None:

@@ -146,6 +146,10 @@ class FxTable:
             return None
         return self._rates[currency][rate_date]
 
+    def lookup_exact(self, currency: str, rate_date: date) -> FxRate | None:
+        """The rate recorded for exactly this currency and date, if any."""
+        return self._rates.get(currency, {}).get(rate_date)
+
     def currencies(self) -> tuple[str, ...]:
         return tuple(sorted(self._dates))
 

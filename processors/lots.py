@@ -37,7 +37,9 @@ def _add(lots: Lots, expiry: date, points: int) -> None:
 
 
 def credit(lots: Lots, expiry: date, points: int) -> int:
-    """Add earned points to the lot ``expiry``, paying debt first; returns the debt paid."""
+    """THE credit path (earn, bonus, refund, positive adjustment): ``points`` repay debt first, the
+    rest goes to the lot ``expiry``; returns the debt repaid. Lots and debt are never both
+    positive afterwards (program-rules §5)."""
     _check(points)
     paid = min(lots.debt, points)
     lots.debt -= paid
@@ -45,14 +47,20 @@ def credit(lots: Lots, expiry: date, points: int) -> int:
     return paid
 
 
-def take_for_reversal(lots: Lots, preferred: date, points: int) -> list[tuple[date | None, int]]:
+def take_for_reversal(lots: Lots, preferred: date, points: int,
+                      as_of: date | None = None) -> list[tuple[date | None, int]]:
     """Take back ``points`` (a correction): from ``preferred`` first, then the earliest-expiring
     lots, and what no lot holds becomes debt, reported as ``(None, points)``.
 
-    Lots already expired but not yet removed by ``expire`` are taken from like any other.
+    When ``preferred`` has expired on ``as_of`` (its validity ended), only what is still left in it
+    is taken and nothing else: the rest of those points already expired (or will, when the expiry
+    job removes the lot) and is not taken a second time (issue 9 item 7).
     """
     _check(points)
     out: list[tuple[date | None, int]] = []
+    if as_of is not None and is_expired(preferred, as_of):
+        taken = _take(lots, preferred, points)
+        return [(preferred, taken)] if taken else []
     left = points
     for expiry in [preferred] + sorted(d for d in lots.by_expiry if d != preferred):
         if left == 0:
@@ -95,8 +103,8 @@ def restore(lots: Lots, used: list[tuple[date, int]],
     """Give spent points back to the lots they came from (a cancelled redemption).
 
     Returns (restored, forfeited): points of a lot already expired on ``as_of`` are forfeited
-    (not added; the caller records them as REFUND + EXPIRE or as it sees fit). Debt is not
-    touched: restored points go back to their lots.
+    (not added; the caller records them as REFUND + EXPIRE). Restored points are credits: they go
+    through ``credit`` lot by lot in the order the redemption used them, so they repay debt first.
     """
     restored: list[tuple[date, int]] = []
     forfeited: list[tuple[date, int]] = []
@@ -107,7 +115,7 @@ def restore(lots: Lots, used: list[tuple[date, int]],
         if is_expired(expiry, as_of):
             forfeited.append((expiry, points))
         else:
-            _add(lots, expiry, points)
+            credit(lots, expiry, points)
             restored.append((expiry, points))
     return restored, forfeited
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Callable
 
+from . import corrections
 from . import lots as lot_ops
 from .config import ProgramConfig
-from .earning import assess_bill, assess_posting, bonus_points, proportional_reversal
+from .earning import assess_bill, assess_posting, bonus_points
+from .fx import JPY, mul_exact
 from .fx import FxTable
 from .model import (ChargeAssessment, FolioPosting, Lots, MemberEnrollment, Outcome, PosBill, Qualifying,
-                    Reason, RedemptionRequest, Status)
+                    Reason, RedemptionRequest)
 from .outcomes import (DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged)
 from .records import Entry, HeldEvent, SourceRecord
+from . import year_end
 from .redemption import quote
-from .status import evaluate, status_on, validity
+from .status import status_on
 from .validity import expires_at, expiry_date, jst_date
 
 CHANNEL_LIKE = (Reason.CHANNEL_NOT_EARNING, Reason.RATE_PLAN_NOT_EARNING)
@@ -33,6 +37,9 @@ class Context:
     cfg: ProgramConfig
     fx: FxTable
     now: datetime  # aware; the engine's clock (for hold grace periods)
+    # the years close-year has run (or is running) for: a late posting for such a year evaluates it
+    # for its member even if the year-end run found the member inactive (processors/year_end.py)
+    closed_years: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Member:
     qualifying: dict[int, Qualifying] = field(default_factory=dict)
     statuses: dict[int, str] = field(default_factory=dict)  # program year -> status
     closed: dict[int, str] = field(default_factory=dict)  # evaluated year -> status attained
+    revisions: dict[int, int] = field(default_factory=dict)  # evaluated year -> revisions announced
     expired_count: dict[date, int] = field(default_factory=dict)  # lot -> expiry runs that took from it
     src: dict[str, SourceRecord] = field(default_factory=dict)  # the loaded / new source records
     held: dict[str, HeldEvent] = field(default_factory=dict)
@@ -57,6 +65,7 @@ class Member:
     released: dict[str, HeldEvent] = field(default_factory=dict)
     released_loaded: set[str] = field(default_factory=set)  # markers found in Redis: publish again
     effects: Effects = field(default_factory=Effects)
+    touched: set[int] = field(default_factory=set)  # years whose counters the current input changed
     # filled by the store when saving (encoded records, the version written)
     encoded_src: dict[str, bytes] = field(default_factory=dict)
     saved_version: int | None = None
@@ -76,6 +85,7 @@ class Member:
     def _q(self, year: int) -> Qualifying:
         self.dirty.add(f"Q:{year}")
         self.effects.index.add(("active", str(year)))
+        self.touched.add(year)
         return self.qualifying.setdefault(year, Qualifying())
 
     def _record(self, sid: str, rec: SourceRecord) -> None:
@@ -115,7 +125,11 @@ class Member:
             else:
                 self.effects.decisions.append(Decision(sid, topic, ev, Outcome.HELD.value, held.reason))
             return
-        if self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx) and self.held:
+        self.touched.clear()
+        final = self._decide_charge(HeldEvent(sid, topic, ev, raw, fp, "", ctx.now), ctx)
+        if final:
+            self._late_posting(sid, ctx)
+        if final and self.held:
             # only the corrections waiting for this very input can move now
             self.retry_held(ctx, lambda h: h.reason == Reason.AWAITING_ORIGINAL.value
                             and _corrected_id(h.event) == sid)
@@ -130,13 +144,28 @@ class Member:
             for sid, h in sorted(self.held.items(), key=lambda kv: (kv[1].first_seen, kv[0])):
                 if which is not None and not which(h):
                     continue
+                self.touched.clear()
                 if self._decide_charge(h, ctx):
+                    self._late_posting(sid, ctx)
                     self._released(sid, h)
                     progress = True
                     if which is not None:  # a released input may unblock others of any kind
                         which = _after_release(which, h.source_id)
                     if sid in waited_for:
                         break  # start again from the earliest: this release unblocks a correction
+
+    def _late_posting(self, sid: str, ctx: Context) -> None:
+        """An input was decided: a closed year whose counters it changed is evaluated again while
+        it is open (processors/year_end.py). The StatusChanges go into the input's record, so a
+        replay of the input emits them again with the same ids."""
+        if not self.touched:
+            return
+        years, self.touched = sorted(self.touched), set()
+        changes = year_end.after_late_postings(self, years, ctx.cfg, jst_date(ctx.now), ctx.closed_years)
+        rec = self.src.get(sid)
+        if changes and rec is not None:
+            rec.status_changes = list(changes)
+            self.new_src.add(sid)
 
     def _released(self, sid: str, h: HeldEvent) -> None:
         """A held input was decided. Its entry stays, marked RELEASED, until the engine has published
@@ -173,6 +202,7 @@ class Member:
         for e in rec.entries:
             self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, _event_time(ev),
                                                 ev.hotel_code, ev.business_date))
+        self.effects.status_changes.extend(rec.status_changes)
 
     def _hold(self, h: HeldEvent, reason: Reason, currency: str | None = None) -> bool:
         if h.source_id in self.held and h.reason == reason.value and h.currency == currency:
@@ -218,7 +248,7 @@ class Member:
             return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value,
                                                Reason.BEFORE_ENROLLMENT.value))
         if correction is not None:
-            return self._correct(h, correction, ctx)
+            return corrections.apply(self, h, correction, ctx)
         if a.outcome is Outcome.HELD:
             return self._hold(h, Reason.AWAITING_FX_RATE, ev.currency)
         return self._earn(h, a, ctx)
@@ -241,48 +271,16 @@ class Member:
             q = self._q(bd.year)
             q.points += base
             q.nights += a.nights
-        amount = ev.amount if isinstance(ev, FolioPosting) else a.eligible_amount_jpy
+        # the JPY amount it earned with: the unit of every later correction's proportion
+        amount = a.eligible_amount_jpy
+        if isinstance(ev, FolioPosting):
+            amount = mul_exact(ev.amount, a.fx_rate) if a.fx_rate is not None else ev.amount
+        hotel = cfg.hotels.get(ev.hotel_code)
+        local_bd = bd if ev.currency == JPY and hotel is not None and hotel.currency != JPY else None
         return self._final(h, SourceRecord(
             h.fingerprint, a.outcome.value, _v(a.reason), None, entries, a.eligible_amount_jpy, a.fx_rate,
             base, bonus, 0, a.nights, year=bd.year, lot=lot, amount=amount, rem_amount=amount,
-            rem_base=base, rem_bonus=bonus, rem_nights=a.nights))
-
-    def _correct(self, h: HeldEvent, orig_sid: str, ctx: Context) -> bool:
-        ev = h.event
-        orig = self.src.get(orig_sid)
-        if orig is None:
-            return self._hold(h, Reason.AWAITING_ORIGINAL)
-        detail = f"corrects {orig_sid}"
-        if orig.rem_base + orig.rem_bonus + orig.rem_nights == 0 or orig.amount is None:
-            reason = Reason.ALREADY_REVERSED.value if orig.base + orig.bonus + orig.nights else orig.reason
-            return self._final(h, SourceRecord(h.fingerprint, Outcome.EXCLUDED.value, reason, detail))
-        rem_amount = orig.rem_amount if orig.rem_amount is not None else orig.amount
-        corrected = abs(ev.amount) if isinstance(ev, FolioPosting) else rem_amount
-        full = corrected >= rem_amount
-        if full:
-            base_rev, bonus_rev, nights_rev = orig.rem_base, orig.rem_bonus, orig.rem_nights
-        else:
-            base_rev = proportional_reversal(orig.base, corrected, orig.amount, orig.rem_base, rem_amount)
-            bonus_rev = proportional_reversal(orig.bonus, corrected, orig.amount, orig.rem_bonus, rem_amount)
-            nights_rev = min(orig.rem_nights, abs(getattr(ev, "nights", 0)))
-        orig.rem_base -= base_rev
-        orig.rem_bonus -= bonus_rev
-        orig.rem_nights -= nights_rev
-        orig.rem_amount = max(rem_amount - corrected, type(rem_amount)(0))
-        # (the original's own decision keeps reversed_points 0: a replay must re-emit it unchanged)
-        self.new_src.add(orig_sid)
-        if (base_rev or nights_rev) and orig.year is not None:
-            q = self._q(orig.year)
-            q.points -= base_rev
-            q.nights -= nights_rev
-        entries = []
-        total = base_rev + bonus_rev
-        if total:
-            lot_ops.take_for_reversal(self.lots, orig.lot, total)
-            self.dirty.add("lots")
-            entries.append(self._entry("REVERSAL", -total, orig.lot))
-        return self._final(h, SourceRecord(
-            h.fingerprint, Outcome.EARNED.value, None, detail, entries, reversed=total, nights=-nights_rev))
+            rem_base=base, rem_bonus=bonus, rem_nights=a.nights, business_date=local_bd))
 
     # ------------------------------------------------------------------ redemptions
     def handle_redemption(self, req: RedemptionRequest, raw: bytes, fp: str, ctx: Context,
@@ -351,42 +349,26 @@ class Member:
                             lots_used=restored)
 
     # ------------------------------------------------------------------ year end, expiry
-    def close_year(self, year: int, cfg: ProgramConfig) -> StatusChanged | None:
-        """Evaluate ``year`` (program-rules §2). A year already closed changes nothing."""
-        if year in self.closed:
-            return None
-        q = self.qualifying.get(year, Qualifying())
-        ev = evaluate(year, q, cfg)
-        old = self.statuses.get(year, Status.REGULAR.value)
-        new = ev.status.value if isinstance(ev.status, Status) else str(ev.status)
-        self.closed[year] = new
-        self.dirty.add(f"C:{year}")
-        if new != Status.REGULAR.value:
-            self.statuses[year + 1] = new
-            self.dirty.add(f"S:{year + 1}")
-            self.effects.index.add(("status", str(year + 1)))
-        if ev.carried_points or ev.carried_nights:
-            nq = self._q(year + 1)
-            nq.carried_points += ev.carried_points
-            nq.carried_nights += ev.carried_nights
-        if new == old:
-            return None
-        valid_from, valid_until = validity(year)
-        change = StatusChanged(f"{self.member_id}/status/{year}", year, old, new, valid_from, valid_until,
-                               q.total_points, q.total_nights, ev.carried_points, ev.carried_nights,
-                               ev.qualified_by)
-        self.effects.status_changes.append(change)
-        return change
+    def close_year(self, year: int, cfg: ProgramConfig, today: date | None = None,
+                   closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:
+        """Evaluate ``year`` (program-rules §2) as of JST date ``today`` (None: before its status
+        takes effect). A closed year is evaluated again while it is open, and changes nothing unless
+        its counters changed; once final, nothing (processors/year_end.py). ``closed_years``: the
+        years the year-end job has run for (a later closed year follows a changed carry-forward)."""
+        return year_end.close(self, year, cfg, today, closed_years)
 
     def expire(self, as_of: date) -> int:
         """Remove what is left of lots expired as of ``as_of``; returns the points expired."""
         total = 0
-        for lot, pts in lot_ops.expire(self.lots, as_of):
+        removed = lot_ops.expire(self.lots, as_of)
+        running = self.balance + sum(pts for _, pts in removed)  # the balance before the first lot went
+        for lot, pts in removed:
             n = self.expired_count.get(lot, 0) + 1
             self.expired_count[lot] = n
             self.dirty.add(f"X:{lot.isoformat()}")
             sid = f"X:{lot.isoformat()}:{n}"
-            self._move(sid, self._entry("EXPIRE", -pts, lot), expires_at(lot))
+            running -= pts
+            self._move(sid, self._entry("EXPIRE", -pts, lot, running), expires_at(lot))
             total += pts
         return total
 
@@ -401,7 +383,11 @@ def _v(reason) -> str | None:
 
 def _corrected_id(ev) -> str | None:
     if isinstance(ev, FolioPosting):
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount < 0 else None
+        # amount <= 0: a correction (a zero amount corrects nights only); > 0: an upward correction,
+        # which earns like a charge
+        amount = ev.amount
+        finite = isinstance(amount, Decimal) and amount.is_finite()  # (a NaN is REJECTED by the assessment)
+        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and finite and amount <= 0 else None
     return f"B:{ev.voids_bill_id}" if ev.voids_bill_id else None
 
 

@@ -39,16 +39,21 @@ class SourceRecord:
     # an original charge: what is still reversible
     year: int | None = None  # qualifying year of the charge
     lot: date | None = None  # lot its points went to
-    amount: Decimal | None = None  # original amount in the charge's currency
+    amount: Decimal | None = None  # original amount in JPY (the unit of every proportion)
     rem_amount: Decimal | None = None
     rem_base: int = 0
     rem_bonus: int = 0
     rem_nights: int = 0
+    # a JPY original at a foreign-currency hotel: its business date (a correction in the hotel's
+    # currency converts at that date's rate)
+    business_date: date | None = None
     # a redemption: lots used and whether it was cancelled (by which request)
     points: int = 0
     lots_used: list[tuple[date, int]] = field(default_factory=list)
     cancelled_by: str | None = None
     balance: int | None = None  # a rejected redemption: the balance it reported (replayed as is)
+    # a late posting that revised a closed year: the StatusChanges it caused (replayed as is)
+    status_changes: list[Any] = field(default_factory=list)
 
     # Stored compactly (Redis memory per member is a budget): fields equal to what they can be
     # derived from are left out — base/bonus from the EARN/BONUS entries, the lot from the entries,
@@ -82,6 +87,8 @@ class SourceRecord:
             d["rm"] = remaining
         if self.year is not None:
             d["y"] = self.year
+        if self.business_date is not None:
+            d["bd"] = self.business_date.isoformat()
         if self.lot != self._entry_lot():
             d["l"] = self.lot.isoformat() if self.lot else None
         if self.lots_used:
@@ -90,6 +97,10 @@ class SourceRecord:
             d["x"] = self.cancelled_by
         if self.balance is not None:
             d["bal"] = self.balance
+        if self.status_changes:
+            d["sc"] = [[c.event_id, c.year_evaluated, c.old_status, c.new_status, c.qualifying_points,
+                        c.qualifying_nights, c.carried_points, c.carried_nights, c.qualified_by]
+                       for c in self.status_changes]
         return d
 
     def _entry_points(self) -> tuple[int, int]:
@@ -114,7 +125,13 @@ class SourceRecord:
             reversed=d.get("rv", 0), nights=d.get("n", 0), year=d.get("y"),
             points=d.get("p", 0), lots_used=[(date.fromisoformat(lot), p) for lot, p in d.get("lu", ())],
             cancelled_by=d.get("x"), balance=d.get("bal"),
+            business_date=date.fromisoformat(d["bd"]) if "bd" in d else None,
         )
+        if "sc" in d:
+            from .outcomes import StatusChanged  # (outcomes imports this module)
+            from .status import validity
+            rec.status_changes = [StatusChanged(eid, y, old, new, *validity(y), qp, qn, cp, cn, by)
+                                  for eid, y, old, new, qp, qn, cp, cn, by in d["sc"]]
         rec.base, rec.bonus = d["b"] if "b" in d else rec._entry_points()
         rec.lot = (date.fromisoformat(d["l"]) if d["l"] else None) if "l" in d else rec._entry_lot()
         rec.amount = dec("am") if "am" in d else rec.eligible_amount_jpy

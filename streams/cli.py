@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 import time
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 
 DEV_ENV = Path(".harmony") / "dev.env"
@@ -160,9 +160,16 @@ def cmd_close_year(args) -> int:
     return 0
 
 
+def _now() -> datetime:
+    """The current instant (aware, UTC); job dates derive from it in JST, never the host's zone."""
+    return datetime.now(timezone.utc)
+
+
 def cmd_expire(args) -> int:
+    from processors.validity import jst_date
+
     from .app import run_job
-    as_of = args.as_of or date.today().isoformat()
+    as_of = args.as_of or jst_date(_now()).isoformat()  # the JST date, whatever the host's zone
     report = run_job(_engine(), {"job": "expire", "as_of": as_of})
     print(json.dumps(report))
     return 0
@@ -230,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     cy.set_defaults(func=cmd_close_year)
 
     ex = sub.add_parser("expire", help="point expiry as of DATE, now")
-    ex.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD (JST); default today")
+    ex.add_argument("--as-of", dest="as_of", default=None, help="YYYY-MM-DD (JST); default today in JST")
     ex.set_defaults(func=cmd_expire)
 
     rb = sub.add_parser("rebuild", help="rebuild member state in an empty Redis from Kafka (changelog + ledger)")

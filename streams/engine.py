@@ -31,6 +31,7 @@ from .topics import Topics
 
 log = logging.getLogger(__name__)
 MAX_CAS_ROUNDS = 10
+CLOSED_YEARS = "jobs:closed-years"  # the years close-year has run for (set before it walks the members)
 
 
 @dataclass(slots=True)
@@ -84,7 +85,12 @@ class Engine:
                       topics.redemptions: "redeem"}
 
     def context(self) -> Context:
-        return Context(self.config_source(), self.fx, self.clock())
+        return Context(self.config_source(), self.fx, self.clock(), self.closed_years())
+
+    def closed_years(self) -> frozenset[int]:
+        """The years the year-end job has run for (one small set, read once per batch): a late posting
+        for such a year evaluates it for its member (processors/year_end.py)."""
+        return frozenset(int(y) for y in self.store.redis.smembers(CLOSED_YEARS))
 
     # ------------------------------------------------------------------ input
     def decode(self, msg: Message, result: BatchResult):

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from processors.validity import is_expired
+from processors.validity import is_expired, jst_date
 
-from .engine import BatchResult, Engine
+from .engine import CLOSED_YEARS, BatchResult, Engine
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +43,26 @@ def _scan(redis, key: str, chunk: int):
 
 
 def close_year(engine: Engine, year: int, publish: Callable[[BatchResult], None], chunk: int = 1000) -> JobReport:
-    """Evaluate ``year`` for every member active in it or holding a status during it (program-rules §2)."""
+    """Evaluate ``year`` for every member active in it or holding a status during it (program-rules §2).
+
+    The year is first marked closed (``jobs:closed-years``): from then on a late posting for it
+    evaluates it for its member, also for a member the walk below finds inactive (or misses: SSCAN
+    may miss members added meanwhile). Idempotent: a member's year already closed is evaluated again
+    only while the year is open (before its status takes effect), and changes only if its counters
+    changed (processors/year_end.py). Closing years out of order: a later year already closed
+    follows the new carry-forward, in each member's aggregate."""
     report = JobReport(f"close-year {year}")
     started = time.perf_counter()
+    redis = engine.store.redis
+    redis.sadd(CLOSED_YEARS, str(year))
     for key in (f"idx:active:{year}", f"idx:status:{year}"):
-        for members in _scan(engine.store.redis, key, chunk):
+        for members in _scan(redis, key, chunk):
             ctx = engine.context()
+            today = jst_date(ctx.now)
             result = BatchResult()
             done = engine.run({mid: [] for mid in members}, ctx, result,
-                              job=lambda m: m.close_year(year, ctx.cfg), publish_first=publish)
+                              job=lambda m: m.close_year(year, ctx.cfg, today, ctx.closed_years),
+                              publish_first=publish)
             report.members += len(done)
             report.changed += sum(1 for m in done.values() if m.effects.status_changes)
             publish(result)

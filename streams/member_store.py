@@ -4,7 +4,7 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 
 | key            | type | holds |
 |----------------|------|-------|
-| ``{m:ID}``      | hash | ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state, ``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights", ``S:<program year>`` status, ``C:<year>`` year closed (status attained), ``X:<lot>`` expiry runs |
+| ``{m:ID}``      | hash | ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state, ``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights", ``S:<program year>`` status, ``C:<year>`` year closed (status attained, ``|<n>`` after n revisions by late postings), ``X:<lot>`` expiry runs |
 | ``{m:ID}:src``  | hash | source id → JSON SourceRecord (idempotency, reversals, replayed outputs) |
 | ``{m:ID}:held`` | hash | source id → JSON held input (with its raw bytes, base64) |
 | ``{m:ID}:led``  | list | the most recent ledger entries (JSON), for the API |
@@ -197,8 +197,11 @@ class MemberStore:
                 m.qualifying[int(arg)] = Qualifying(p, n, cp, cn)
             elif kind == "S":
                 m.statuses[int(arg)] = v
-            elif kind == "C":
-                m.closed[int(arg)] = v
+            elif kind == "C":  # "STATUS" or "STATUS|<revisions announced>"
+                status, _, rev = v.partition("|")
+                m.closed[int(arg)] = status
+                if rev:
+                    m.revisions[int(arg)] = int(rev)
             elif kind == "X":
                 m.expired_count[date.fromisoformat(arg)] = int(v)
         m._loaded_fields = loaded_fields  # type: ignore[attr-defined]
@@ -269,9 +272,13 @@ class MemberStore:
                 q = m.qualifying[int(arg)]
                 sets += [key, f"{q.points},{q.nights},{q.carried_points},{q.carried_nights}"]
             elif kind == "S":
-                sets += [key, m.statuses[int(arg)]]
+                if int(arg) in m.statuses:
+                    sets += [key, m.statuses[int(arg)]]
+                else:  # downgraded to REGULAR by a revision before it took effect
+                    dels.append(key)
             elif kind == "C":
-                sets += [key, m.closed[int(arg)]]
+                rev = m.revisions.get(int(arg), 0)
+                sets += [key, f"{m.closed[int(arg)]}|{rev}" if rev else m.closed[int(arg)]]
             elif kind == "X":
                 sets += [key, m.expired_count[date.fromisoformat(arg)]]
         return sets, dels

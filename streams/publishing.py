@@ -10,10 +10,11 @@ from schemas.codec import Codec
 from schemas.errors import EncodeError, RecordError
 from schemas.jsonio import from_json
 
+from .fx_key import fx_key
 from .kafka import make_producer
 
 KEY_FIELDS = {"FolioPosting": ("member_id", "reservation_id"), "PosBill": ("member_id", "bill_id"),
-              "FxRate": ("currency",), "MemberEnrollment": ("member_id",),
+              "MemberEnrollment": ("member_id",),
               "RedemptionRequest": ("member_id", "request_id")}
 
 
@@ -27,6 +28,8 @@ def record_name(settings, topic: str) -> tuple[str, str]:
 
 
 def message_key(name: str, record: dict) -> bytes | None:
+    if name == "FxRate":  # CURRENCY:RATE_DATE: compaction keeps one record per currency and day
+        return fx_key(record["currency"], record["rate_date"]).encode()
     for f in KEY_FIELDS.get(name, ()):
         v = record.get(f)
         if v:

@@ -19,6 +19,7 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from schemas.codec import Codec
 
+from .fx_reader import HISTORY_KEY as FX_HISTORY
 from .kafka import make_consumer
 from .lag import true_end_offsets
 from .member_store import LEDGER_KEEP, member_keys
@@ -110,6 +111,9 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
                     b.add(key, lambda p, k=key, s=sid, v=value: p.hset(k, s, v))
                     _held_index(b, mid, orjson.loads(value), grace_hours)
                 stats["held inputs"] += 1
+            elif kind == "f" and value is not None:  # the FX history (streams/fx_reader.py)
+                b.add(FX_HISTORY, lambda p, f=rest, v=value: p.hset(FX_HISTORY, f, v))
+                stats["fx rates"] += 1
             elif kind == "p":
                 group, topic, partition = rest.split("|")
                 key = f"pos:{group}:{topic}:{partition}"
@@ -154,6 +158,8 @@ def _index(b: Batch, mid: str, fields: dict) -> None:
             b.add(key, lambda p, k=key: p.sadd(k, mid))
         if kind == "L":
             b.add("idx:lotdates", lambda p, a=arg: p.sadd("idx:lotdates", a))
+        elif kind == "C":
+            b.add("jobs:closed-years", lambda p, a=arg: p.sadd("jobs:closed-years", a))
 
 
 def _held_index(b: Batch, mid: str, h: dict, grace_hours: int) -> None:

@@ -40,6 +40,8 @@ from typing import Iterable, NamedTuple, Sequence
 
 from processors.model import JST
 
+from .fx_key import fx_key
+
 __all__ = ["SimMessage", "Traffic", "Generator", "publish", "main", "member_id"]
 
 # approximate JPY per unit around which the daily rates walk
@@ -211,7 +213,7 @@ class Generator:
         for cur, series in self._rates.items():
             for d, rate in series.items():
                 rec = {"currency": cur, "rate_date": d, "jpy_per_unit": rate}
-                out.append(SimMessage("fx", cur.encode(), encode("FxRate", rec)))
+                out.append(SimMessage("fx", fx_key(cur, d).encode(), encode("FxRate", rec)))
         self.stats["fx rates"] += len(out)
         return out
 

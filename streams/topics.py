@@ -45,7 +45,7 @@ class TopicSpec:
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("postings", "pms.folio-postings.v1", "in", "member", key="member_id or reservation_id"),
     TopicSpec("bills", "pos.bills.v1", "in", "member", key="member_id or bill_id"),
-    TopicSpec("fx", "fx.rates.v1", "in", "global", compacted=True, key="currency"),
+    TopicSpec("fx", "fx.rates.v1", "in", "global", compacted=True, key="CURRENCY:RATE_DATE"),
     TopicSpec("enrollments", "members.enrollments.v1", "in", "member", compacted=True),
     TopicSpec("redemptions", "redemptions.requests.v1", "in", "member"),
     TopicSpec("ledger", "points.ledger.v1", "out", "member"),
@@ -56,7 +56,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("dlq", "loyalty.dlq.v1", "out", "origin", key="original key"),
     # internal: the changelog of member state in Redis (JSON values), read by `harmony rebuild`
     TopicSpec("state", "harmony.member-state.v1", "out", "member", compacted=True,
-              key="m|member, s|member|source id, h|member|source id, p|group|topic|partition"),
+              key="m|member, s|member|source id, h|member|source id, p|group|topic|partition, "
+                  "f|CURRENCY:RATE_DATE (the FX history)"),
     # internal: job requests (close-year, expire) for the worker's faust agent (JSON values)
     TopicSpec("jobs", "harmony.jobs.v1", "in", "global", key="none", partitions=1),
 )

@@ -22,6 +22,7 @@ from . import gc_tuning
 from .config_file import ConfigFile
 from .engine import BatchResult, Engine, Message
 from .events import DOMAIN_CLASSES, to_domain
+from .fx_reader import FxHistory, FxReader
 from .kafka import make_consumer
 from .member_store import MemberStore
 from .metrics import Metrics
@@ -74,6 +75,8 @@ class Worker:
             from .held_metrics import refresher
             self._held_refresher = refresher(lambda: self.redis, self.clock)
             self.metrics.refreshers.append(self._held_refresher)
+        self.fx_reader = FxReader(self.s.topics.fx, self.codec, self.fx, FxHistory(self.redis), self.engine.out,
+                                  self.metrics, self.s.changelog)
         return self.engine
 
     def _on_assign(self, consumer, partitions):
@@ -122,7 +125,7 @@ class Worker:
         fx_consumer = make_consumer(fx_reader_group(s.group), s.bootstrap,
                                     **{"enable.partition.eof": True, "fetch.wait.max.ms": FX_FETCH_WAIT_MS})
         try:
-            self._load_fx(fx_consumer)
+            self.fx_reader.start(fx_consumer, producer)  # the history in Redis, then the topic
             # rates loaded now may be what held inputs wait for (a rate read by a process that died
             # before releasing them): release them before consuming, not at the first sweep
             self.sweep(producer)
@@ -270,50 +273,16 @@ class Worker:
                 log.warning("offset commit failed: %s", exc)
 
     # ------------------------------------------------------------------ FX rates (every worker reads all)
-    def _load_fx(self, fx_consumer) -> None:
-        md = fx_consumer.list_topics(self.s.topics.fx, timeout=10)
-        parts = md.topics[self.s.topics.fx].partitions if self.s.topics.fx in md.topics else {}
-        fx_consumer.assign([TopicPartition(self.s.topics.fx, p, OFFSET_BEGINNING) for p in parts])
-        pending = set(parts)
-        deadline = time.monotonic() + 30
-        while pending and time.monotonic() < deadline:
-            for m in fx_consumer.consume(1000, timeout=0.2):
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
-                        pending.discard(m.partition())
-                    continue
-                self._fx_message(m)
-                fx_consumer.commit(message=m, asynchronous=True)
-        log.info("FX rates loaded: %s", ", ".join(self.fx.currencies()) or "none")
-
-    def _fx_message(self, m) -> str | None:
-        if m.value() is None:
-            return None
-        try:
-            name, rate = self.codec.decode_domain(m.value(), DOMAIN_CLASSES)
-            if name != "FxRate":
-                raise ValueError(f"{m.topic()} carries FxRate records, got {name}")
-        except Exception as exc:  # noqa: BLE001 - reported, never fatal
-            log.warning("bad FX record at %s[%d]@%d: %s", m.topic(), m.partition(), m.offset(), exc)
-            self.metrics.inc("harmony_dead_letters_total", topic=m.topic())
-            return None
-        self.metrics.inc("harmony_events_in_total", topic=m.topic())
-        return rate.currency if self.fx.add(rate) else None
-
     def _poll_fx(self, fx_consumer, producer) -> None:
-        changed = set()
-        msgs = fx_consumer.consume(500, timeout=0)
-        for m in msgs:
-            if not m.error():
-                cur = self._fx_message(m)
-                if cur:
-                    changed.add(cur)
+        try:
+            changed = self.fx_reader.poll(fx_consumer, producer)
+        except Exception as exc:  # noqa: BLE001 - Redis down or delivery failed: the records are read again
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("FX records not applied; read again later")
+            time.sleep(1.0)
+            return
         if changed:
             self._publish(self.engine.release_fx(changed), producer)
-        done = {(m.topic(), m.partition()): m.offset() + 1 for m in msgs if not m.error()}
-        if done:  # for `harmony wait` (lag of the FX reader); the FX table itself is rebuilt at start
-            fx_consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in done.items()],
-                               asynchronous=True)
 
     def sweep(self, producer) -> None:
         """Retry what waits for FX (in case a rate raced a hold), expire unknown-member holds, and publish

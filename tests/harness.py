@@ -70,8 +70,10 @@ class Publisher:
     def send(self, kind: str, obj: dict, key: str | None = None, raw: bytes | None = None):
         topic = getattr(self.topics, kind)
         value = raw if raw is not None else self.codec.encode(RECORDS[kind], from_json(RECORDS[kind], obj))
-        if key is None and raw is None:
-            key = obj.get("member_id") or obj.get("currency") or obj.get("posting_id") or obj.get("bill_id")
+        if key is None and raw is None and kind == "fx":  # the binding key: CURRENCY:RATE_DATE
+            key = f"{obj['currency']}:{obj['rate_date']}"
+        elif key is None and raw is None:
+            key = obj.get("member_id") or obj.get("posting_id") or obj.get("bill_id")
         self.producer.produce(topic, value, key.encode() if isinstance(key, str) else key)
         self.producer.poll(0)
 

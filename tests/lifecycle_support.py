@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, timezone
 from urllib.parse import urlsplit, urlunsplit
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
@@ -73,6 +73,23 @@ def read_new(bootstrap: str, topic: str, starts: dict[int, int] | None = None, t
         c.close()
 
 
+def recreate_topic(bootstrap: str, topic: str, compacted: bool = True) -> None:
+    """Delete ``topic`` and create it again, empty (the default partition count)."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from streams.topics import default_partitions
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.delete_topics([topic])[topic].result()
+    config = {"cleanup.policy": "compact"} if compacted else {}
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            admin.create_topics([NewTopic(topic, default_partitions(), 1, config=config)])[topic].result()
+            return
+        except Exception:  # noqa: BLE001 - the deletion may take a moment
+            assert time.monotonic() < deadline, f"could not recreate {topic}"
+            time.sleep(0.5)
+
+
 class LifecycleEnv:
     def __init__(self, bootstrap: str, redis_url: str, db: int, name: str):
         self.bootstrap = bootstrap
@@ -82,13 +99,16 @@ class LifecycleEnv:
         self.settings = settings_for(bootstrap, self.redis_url, self.topics, f"{self.prefix}engine")
         self.codec = Codec()
         self._offsets: dict[str, dict[tuple[int, int], dict]] = defaultdict(dict)
+        # the engine's clock for the worker and the jobs: real time unless a scenario sets ``now``
+        self.now: datetime | None = None
+        self.clock = lambda: self.now or datetime.now(timezone.utc)
 
     def __enter__(self) -> "LifecycleEnv":
         self.redis = connect_flushed(self.redis_url)
         create_topics(self.bootstrap, self.topics)
         self.pub = Publisher(self.bootstrap, self.topics)
-        self.running = RunningWorker(self.settings).__enter__()
-        self.jobs = Worker(self.settings)  # what the CLI builds for close-year / expire
+        self.running = RunningWorker(self.settings, clock=self.clock).__enter__()
+        self.jobs = Worker(self.settings, clock=self.clock)  # what the CLI builds for close-year / expire
         self.jobs.build()
         return self
 
@@ -100,6 +120,21 @@ class LifecycleEnv:
                 self.jobs._job_publisher.close()
             self.redis.close()
             self.jobs = self.pub = self.running = None  # let the Kafka clients go before the broker does
+
+    def restart_worker(self, meanwhile=None) -> None:
+        """Stop the worker, run ``meanwhile()`` (e.g. compact a topic), start a new worker."""
+        self.running.stop()
+        if meanwhile is not None:
+            meanwhile()
+        self.running = RunningWorker(self.settings, clock=self.clock).__enter__()
+
+    def recreate_fx_topic(self, rates: list[dict]) -> None:
+        """What is left of fx.rates.v1 after compaction by currency (or retention): the topic deleted,
+        created again empty, ``rates`` published to it."""
+        recreate_topic(self.bootstrap, self.topics.fx)
+        for r in rates:
+            self.pub.send("fx", r)
+        self.pub.flush()
 
     # ------------------------------------------------------------------ inputs
     def send(self, kind: str, *objs: dict) -> None:

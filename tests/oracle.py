@@ -405,14 +405,16 @@ class Oracle:
         if kind == "postings":
             corrected = abs(_d(ev["amount"]))
         else:
-            corrected = o.rem_amount  # a void cancels the whole bill
+            corrected = o.rem_amount  # the scenario's voids repeat every line of the bill: full voids
         if corrected >= o.rem_amount or o.amount == 0:
             base, bonus, nights = o.rem_base, o.rem_bonus, o.rem_nights
         else:
             def share(points: int, rem: int) -> int:
                 return min(rem, floor_dec(div(mul(Decimal(points), corrected), o.amount)))
             base, bonus = share(o.base, o.rem_base), share(o.bonus, o.rem_bonus)
-            nights = min(o.rem_nights, abs(ev.get("nights") or 0))
+            # the nights it states, else the original's nights in the same proportion (issue 9 item 5)
+            stated = abs(ev.get("nights") or 0)
+            nights = min(o.rem_nights, stated) if stated else share(o.nights, o.rem_nights)
         o.rem_base -= base
         o.rem_bonus -= bonus
         o.rem_nights -= nights

@@ -313,7 +313,9 @@ def expected(stream: Stream) -> dict[str, dict]:
                 base_rev, nights_rev = orig.base, orig.nights
             else:
                 base_rev = min(_floor(orig.base * corrected / orig.amount), orig.base) if orig.amount else orig.base
-                nights_rev = min(orig.nights, abs(o["nights"]))
+                # the nights it states, else the original's nights in proportion (issue 9 item 5)
+                stated = abs(o["nights"])
+                nights_rev = min(orig.nights, stated if stated else _floor(orig.nights * corrected / orig.amount))
         else:
             base_rev, nights_rev = orig.base, 0
         st = state[mid]
