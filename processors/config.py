@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from .office_config import OfficeRules, office_rules
+
 EARNING_CATEGORIES = ("ROOM", "FOOD_BEVERAGE", "OTHER_SERVICE")
 NEVER_EARNING = ("TAX", "SERVICE_CHARGE", "SHOPPING_ARCADE")
 CHANNELS = ("RESERVATION_CENTER", "OFFICIAL_WEBSITE", "DIRECT", "TRAVEL_AGENCY", "OTHER")
@@ -75,6 +77,7 @@ class ProgramConfig:
     expiry_years_after: int = 3
     expiry_month: int = 1
     expiry_day: int = 31
+    office: OfficeRules = OfficeRules()  # adjustments and claims (processors/office_config.py)
 
     def rate(self, hotel: Hotel | None, category: str) -> Decimal:
         """Points per yen for a category at a hotel (hotel override first)."""
@@ -250,4 +253,5 @@ class _Loader:
             expiry_years_after=self.integer(validity, "years_after", "validity.", default=3, minimum=1),
             expiry_month=self.integer(validity, "month", "validity.", default=1, minimum=1),
             expiry_day=self.integer(validity, "day", "validity.", default=31, minimum=1),
+            office=office_rules(data, self.fail),
         )

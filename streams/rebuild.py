@@ -21,6 +21,7 @@ from schemas.codec import Codec
 
 from .kafka import make_consumer
 from .lag import true_end_offsets
+from .kept_charges import restore as restore_kept
 from .member_store import LEDGER_KEEP, member_keys
 from .redis_batch import Batch
 from .redis_client import connect
@@ -106,6 +107,8 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
                     b.add(key, lambda p, k=key, s=sid, v=value: p.hset(k, s, v))
                     _held_index(b, mid, orjson.loads(value), grace_hours)
                 stats["held inputs"] += 1
+            elif restore_kept(b, kind, rest, value):
+                stats["kept charges and claims"] += 1
             elif kind == "p":
                 group, topic, partition = rest.split("|")
                 key = f"pos:{group}:{topic}:{partition}"
