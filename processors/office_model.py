@@ -14,9 +14,9 @@ class PointAdjustment:
     member_id: str
     points: int  # signed: credit > 0, debit < 0
     reason: str  # GOODWILL, SERVICE_RECOVERY, MIGRATION, CORRECTION, OTHER (a string: unknown ones are REJECTED)
+    note: str | None
     operator: str
     requested_at: datetime
-    note: str | None = None
 
     @property
     def source_id(self) -> str:

@@ -146,6 +146,8 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
         worker.metrics.set("harmony_config_version_info", 1, version=worker.config().version)
         return web.text(worker.metrics.render(), content_type="text/plain")
 
+    from .office_api import install as install_office
+    install_office(app, worker, settings)  # authentication, adjustments/claims, OpenAPI, /office/ console
     app.harmony_engine_thread = engine_thread  # type: ignore[attr-defined]
     return app
 
