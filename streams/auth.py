@@ -147,8 +147,9 @@ def principal_of(request: web.Request) -> Principal | None:
     return request.get("harmony.principal")
 
 
-def error(status: int, message: str, **extra) -> web.Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="harmony"'} if status == 401 else None
+def error(status: int, message: str, headers: dict | None = None, **extra) -> web.Response:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="harmony"'}
     return web.json_response({"error": message, **extra}, status=status, headers=headers)
 
 
@@ -179,7 +180,8 @@ def middleware(book: TokenBook, audit: Callable[[dict], None] | None = None):
         except web.HTTPException as exc:  # the router's 404/405: JSON like every other API error
             if exc.status < 400 or request.path.startswith("/office"):
                 raise
-            return error(exc.status, exc.reason)
+            allowed = getattr(exc, "allowed_methods", None)
+            return error(exc.status, exc.reason, {"Allow": ", ".join(sorted(allowed))} if allowed else None)
     return auth
 
 

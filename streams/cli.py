@@ -276,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--flush", action="store_true", help="empty the bench's Redis databases first (configured Redis)")
     b.add_argument("--keep", action="store_true", help="keep the work dir (logs) after a successful run")
     b.set_defaults(func=cmd_bench)
+    from .cli_office import register as register_office
+    register_office(sub)  # adjust, claim, api-token
     return p
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from .office_requests import OfficeClient
 
 log = logging.getLogger(__name__)
 MAX_ID = 64
+ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # member, adjustment, claim and charge ids (openapi.ID_PATTERN)
 
 
 class BadRequest(ValueError):
@@ -53,8 +55,10 @@ def parse_body(raw: bytes, spec: dict[str, tuple[type, bool]]) -> dict[str, Any]
         if typ is int and abs(v) > 2**31 - 1:
             raise BadRequest(name, "out of range")
         if typ is str:
-            if not isinstance(v, str) or not v.strip():
+            if not isinstance(v, str) or not v:
                 raise BadRequest(name, "must be a non-empty string")
+            if name.endswith("_id") and not ID.match(v):
+                raise BadRequest(name, "must be 1 to 64 of A-Z a-z 0-9 _ . : -")
             if len(v) > (500 if name == "note" else MAX_ID):
                 raise BadRequest(name, "too long")
         out[name] = v
@@ -62,8 +66,8 @@ def parse_body(raw: bytes, spec: dict[str, tuple[type, bool]]) -> dict[str, Any]
 
 
 def check_member(member_id: str) -> None:
-    if not member_id.strip() or len(member_id) > MAX_ID:
-        raise BadRequest("member_id", f"must be 1 to {MAX_ID} characters")
+    if not re.match(r"^[A-Za-z0-9_-]{1,64}$", member_id):
+        raise BadRequest("member_id", "must be 1 to 64 of A-Z a-z 0-9 _ -")
 
 
 def wait_seconds() -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+ID_PATTERN = "^[A-Za-z0-9_.:-]+$"
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
 MEMBER_ID = {"name": "member_id", "in": "path", "required": True,
@@ -37,8 +38,9 @@ ADJUSTMENT_IN = {"type": "object", "required": ["points", "reason"], "additional
                      "reason": {"type": "string", "minLength": 1, "maxLength": 64,
                                 "description": "GOODWILL, SERVICE_RECOVERY, MIGRATION, CORRECTION or OTHER "
                                                "(another value is REJECTED UNKNOWN_REASON)"},
-                     "note": {"type": "string", "minLength": 1, "maxLength": 500},
-                     "adjustment_id": {"type": "string", "minLength": 1, "maxLength": 64,
+                     "note": {"type": "string", "minLength": 1, "maxLength": 500, "nullable": True},
+                     "adjustment_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN,
+                                       "nullable": True,
                                        "description": "idempotency key (generated when absent)"}}}
 ADJUSTMENT_OUT = {"type": "object", "required": ["adjustment_id", "member_id", "outcome", "reason"],
                   "properties": {"adjustment_id": {"type": "string"}, "member_id": {"type": "string"},
@@ -47,9 +49,10 @@ ADJUSTMENT_OUT = {"type": "object", "required": ["adjustment_id", "member_id", "
                                  "points": {"type": "integer"}, "balance_after": {"type": "integer", "nullable": True},
                                  "detail": {"type": "string", "nullable": True}, "lots": {"type": "array", "items": LOT}}}
 CLAIM_IN = {"type": "object", "required": ["source_id"], "additionalProperties": False,
-            "properties": {"source_id": {"type": "string", "minLength": 1, "maxLength": 64,
+            "properties": {"source_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN,
                                          "description": "posting_id or bill_id of a charge published without member id"},
-                           "claim_id": {"type": "string", "minLength": 1, "maxLength": 64}}}
+                           "claim_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN,
+                                        "nullable": True}}}
 CLAIM_OUT = {"type": "object", "required": ["claim_id", "member_id", "outcome", "reason"],
              "properties": {"claim_id": {"type": "string"}, "member_id": {"type": "string"},
                             "outcome": {"type": "string", "nullable": True,
@@ -92,7 +95,8 @@ def openapi_document() -> dict:
             "/members/{member_id}/ledger": {"get": {
                 "summary": "recent ledger entries, newest first, paged", "security": secured,
                 "parameters": [MEMBER_ID,
-                               {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                               {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                             "maximum": 100000}},
                                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                             "maximum": 500}}],
                 "responses": {"200": _json({"$ref": "#/components/schemas/Ledger"}, "a page of entries"),
