@@ -49,15 +49,16 @@ redis-server:
 	fi
 
 # The office console's end-to-end test drives Debian's chromium through chromium-driver (Selenium);
-# no browser is downloaded. Installed for `make test` like redis-server.
+# no browser is downloaded; fonts-noto-cjk renders its Japanese. Installed for `make test` like redis-server.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+	    || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing chromium and chromium-driver (apt-get)"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver </dev/null; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-noto-cjk </dev/null; \
 	  else \
-	    echo "chromium is not installed: run 'sudo apt-get install -y chromium chromium-driver'" >&2; \
+	    echo "chromium is not installed: run 'sudo apt-get install -y chromium chromium-driver fonts-noto-cjk'" >&2; \
 	  fi; \
 	fi
 

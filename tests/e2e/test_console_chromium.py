@@ -47,9 +47,9 @@ def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, 
                            bdate=bd.isoformat()))
     pub.send("postings", posting("FD-2207", None, "42000", bdate=bd.isoformat()))  # forgot the card
     pub.flush()
-    wait_processed(settings_for(kafka_bootstrap, redis_url, topics, unique))
 
     with OfficeServer(kafka_bootstrap, redis_url, topics, unique, tmp_path) as srv:
+        wait_processed(settings_for(kafka_bootstrap, redis_url, topics, unique))
         b = browser
         # a member-app token cannot sign in
         b.get(srv.url("/office/"))
@@ -92,7 +92,8 @@ def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, 
         assert "ZERO_POINTS" in b.find_element(By.ID, "adjustment-result").text
         b.get(srv.url("/office/members/OH0000042"))
         docs = ROOT / "docs" / "office-console.png"
+        b.set_window_size(1280, 800)
         height = b.execute_script("return document.body.scrollHeight")
-        b.set_window_size(1280, max(900, int(height) + 40))
+        b.set_window_size(1280, int(height) + 140)  # + the window's frame
         b.save_screenshot(str(docs))
         assert docs.stat().st_size > 10_000
