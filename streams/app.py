@@ -154,16 +154,15 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
 
 
 def ledger_page(query) -> tuple[int, int]:
-    """offset (0..100000) and limit (1..500) of a ledger page; ValueError names the field."""
+    """offset (clamped to 0..100000) and limit (clamped to 1..500) of a ledger page; ValueError names
+    the field that is not an integer."""
     out = []
     for name, default, lo, hi in (("offset", 0, 0, 100_000), ("limit", 50, 1, 500)):
         try:
             v = int(query.get(name, default))
         except ValueError:
             raise ValueError(f"{name}: must be an integer") from None
-        if not lo <= v <= hi:
-            raise ValueError(f"{name}: must be between {lo} and {hi}")
-        out.append(v)
+        out.append(min(max(v, lo), hi))
     return out[0], out[1]
 
 

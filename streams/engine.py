@@ -84,7 +84,13 @@ class Engine:
         self.changelog = True  # publish member state to the changelog topic (rebuild after losing Redis)
         self.kinds = {topics.postings: "charge", topics.bills: "charge", topics.enrollments: "enroll",
                       topics.redemptions: "redeem", topics.adjustments: "adjust", topics.claims: "claim"}
-        self.kept = office.kept_charges(self)
+        self._kept = None  # charges without member id kept for claims (streams/kept_charges.py), on first use
+
+    @property
+    def kept(self):
+        if self._kept is None:
+            self._kept = office.kept_charges(self)
+        return self._kept
 
     def context(self) -> Context:
         return Context(self.config_source(), self.fx, self.clock())

@@ -95,10 +95,10 @@ def openapi_document() -> dict:
             "/members/{member_id}/ledger": {"get": {
                 "summary": "recent ledger entries, newest first, paged", "security": secured,
                 "parameters": [MEMBER_ID,
-                               {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0,
-                                                                             "maximum": 100000}},
-                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                                            "maximum": 500}}],
+                               {"name": "offset", "in": "query", "schema": {"type": "integer"},
+                                "description": "entries to skip (clamped to 0..100000)"},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer"},
+                                "description": "entries per page (clamped to 1..500)"}],
                 "responses": {"200": _json({"$ref": "#/components/schemas/Ledger"}, "a page of entries"),
                               **_errors(400, 401, 403, 404)}}},
             "/members/{member_id}/adjustments": {"post": {

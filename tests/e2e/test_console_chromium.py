@@ -38,7 +38,14 @@ def browser():
 def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, redis_clean, topics, unique,
                                            tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    def submit(button_id: str) -> None:
+        """Click and wait for the next page (the form posts, the server redirects)."""
+        old = b.find_element(By.TAG_NAME, "html")
+        b.find_element(By.ID, button_id).click()
+        WebDriverWait(b, 60).until(EC.staleness_of(old))
     bd = datetime.now(JST).date() - timedelta(days=10)
     pub = Publisher(kafka_bootstrap, topics)
     pub.send("enrollments", enrollment("OH0000042", (bd - timedelta(days=90)).isoformat()))
@@ -55,13 +62,13 @@ def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, 
         b.get(srv.url("/office/"))
         assert "/office/login" in b.current_url
         b.find_element(By.ID, "token").send_keys(srv.app_token)
-        b.find_element(By.ID, "signin").click()
+        submit("signin")
         assert "member-app" in b.find_element(By.ID, "error").text
         # the office token can
         b.find_element(By.ID, "token").send_keys(srv.office_token)
-        b.find_element(By.ID, "signin").click()
+        submit("signin")
         b.find_element(By.ID, "member").send_keys("OH0000042")
-        b.find_element(By.ID, "find").click()
+        submit("find")
         assert b.current_url.endswith("/office/members/OH0000042")
         assert b.find_element(By.ID, "balance").text.startswith("1,880")  # 1,720 room + 160 restaurant
         assert "2泊" not in b.page_source and "CON-1" in b.find_element(By.ID, "ledger").text
@@ -70,25 +77,25 @@ def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, 
         b.find_element(By.ID, "adj-points").send_keys("500")
         Select(b.find_element(By.ID, "adj-reason")).select_by_visible_text("SERVICE_RECOVERY")
         b.find_element(By.ID, "adj-note").send_keys("空調故障のお詫び (air conditioning broken)")
-        b.find_element(By.ID, "adj-submit").click()
+        submit("adj-submit")
         assert "APPLIED" in b.find_element(By.ID, "adjustment-result").text
         assert b.find_element(By.ID, "balance").text.startswith("2,380")
         assert "SERVICE_RECOVERY by suzuki" in b.find_element(By.ID, "ledger").text
 
         # a claim for the charge posted without the card
         b.find_element(By.ID, "claim-source").send_keys("FD-2207")
-        b.find_element(By.ID, "claim-submit").click()
+        submit("claim-submit")
         result = b.find_element(By.ID, "claim-result").text
         assert "EARNED" in result and "+840" in result
         assert b.find_element(By.ID, "balance").text.startswith("3,220")
         # the same charge again: refused with its reason, balance unchanged
         b.find_element(By.ID, "claim-source").send_keys("FD-2207")
-        b.find_element(By.ID, "claim-submit").click()
+        submit("claim-submit")
         assert "ALREADY_CREDITED" in b.find_element(By.ID, "claim-result").text
         assert b.find_element(By.ID, "balance").text.startswith("3,220")
         # a zero adjustment is rejected with its reason
         b.find_element(By.ID, "adj-points").send_keys("0")
-        b.find_element(By.ID, "adj-submit").click()
+        submit("adj-submit")
         assert "ZERO_POINTS" in b.find_element(By.ID, "adjustment-result").text
         b.get(srv.url("/office/members/OH0000042"))
         docs = ROOT / "docs" / "office-console.png"

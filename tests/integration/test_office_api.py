@@ -68,6 +68,19 @@ def test_tokens_roles_and_office_actions(server, kafka_bootstrap, redis_url, red
     assert (out["outcome"], out["reason"]) == ("REJECTED", "ALREADY_CREDITED")
     assert request(server.url("/members/API1"), token=app)[1]["balance"] == 1100
 
+    # the CLI: publishes, waits for and prints the outcome
+    def cli(*args):
+        return subprocess.run([HARMONY, *args], env=server.env, cwd=ROOT, capture_output=True, text=True, timeout=90)
+    r = cli("adjust", "API1", "-100", "--reason", "CORRECTION", "--note", "double credit", "--operator", "sato")
+    assert r.returncode == 0 and "APPLIED -100 points, balance 1,000" in r.stdout, r.stdout + r.stderr
+    r = cli("adjust", "API1", "5", "--reason", "BRIBE")
+    assert r.returncode == 1 and "REJECTED UNKNOWN_REASON" in r.stdout, r.stdout + r.stderr
+    r = cli("claim", "API1", "API-W1")
+    assert r.returncode == 1 and "REJECTED ALREADY_CREDITED" in r.stdout, r.stdout + r.stderr
+    r = cli("claim", "API1", "NO-SUCH")
+    assert r.returncode == 1 and "REJECTED CHARGE_NOT_FOUND" in r.stdout, r.stdout + r.stderr
+    assert request(server.url("/members/API1"), token=app)[1]["balance"] == 1000
+
     # audited: who, what, when
     audit = [__import__("orjson").loads(x) for x in redis_clean.lrange("audit:log", 0, -1)]
     mine = [a for a in audit if a["path"].endswith("/adjustments") and a["status"] == 200]

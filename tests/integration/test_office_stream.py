@@ -108,9 +108,19 @@ def test_adjustments_and_claims_through_kafka(kafka_bootstrap, redis_url, redis_
     ledger = decoded(kafka_bootstrap, topics.ledger)
     adjust = {e["entry_id"]: e for e in ledger if e["type"] == "ADJUST"}
     assert set(adjust) == {"OF1/A:A1/ADJUST", "OF1/A:A2/ADJUST", "OF2/A:A11/ADJUST", "OF2/A:A12/ADJUST"}
-    for mid in ("OF1", "OF2"):  # balance = Σ ledger entries (distinct ids)
-        entries = {e["entry_id"]: e["points"] for e in ledger if e["member_id"] == mid}
-        assert sum(entries.values()) == {"OF1": 1520, "OF2": 450}[mid]
+    # program-rules §5 with adjustments and claims: balance = Σ distinct ledger entries = Σ lots − debt,
+    # lots and debt never both positive, balance_after is the running balance, one outcome per request
+    for mid, view in (("OF1", of1), ("OF2", of2), ("OF3", of3)):
+        entries = {e["entry_id"]: e for e in ledger if e["member_id"] == mid}
+        assert sum(e["points"] for e in entries.values()) == view["balance"]
+        assert view["balance"] == sum(lot["points"] for lot in view["lots"]) - view["debt"]
+        assert not (view["debt"] > 0 and view["lots"])
+        running = 0
+        for e in sorted(entries.values(), key=lambda e: [x["entry_id"] for x in ledger].index(e["entry_id"])):
+            running += e["points"]
+            assert e["balance_after"] == running, e
+    assert len([d for d in decisions if d["decision_id"].startswith("K:")]) == len(claims) == 7
+    assert all(d["reason"] for d in decisions if d["outcome"] != "EARNED")
 
     # replay everything: nothing changes; an adjustment id reused with other content is dead-lettered
     before = {mid: member_state(redis_clean, mid) for mid in ("OF1", "OF2", "OF3")}
