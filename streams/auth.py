@@ -185,6 +185,20 @@ def middleware(book: TokenBook, audit: Callable[[dict], None] | None = None):
     return auth
 
 
+def authorizer(book: TokenBook):
+    """For views that check for themselves (streams/web_reports.py's ``set_authorizer`` hook):
+    ``(request, role) -> None`` to let it through, or ``(status, message)``. The middleware has
+    already checked routes of the table; this repeats the check for a view that asks."""
+    def check(request, role: str):
+        p = book.identify(bearer(request))
+        if p is None:
+            return 401, "a valid bearer token is required (Authorization: Bearer TOKEN)"
+        if not p.may(role):
+            return 403, f"the {p.role} role may not do this (needs {role})"
+        return None
+    return check
+
+
 def require(book: TokenBook, role: str):
     """Decorator for an aiohttp handler outside the route table's defaults."""
     def wrap(handler):

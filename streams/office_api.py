@@ -155,6 +155,11 @@ def install(app, worker, settings, book: auth.TokenBook | None = None) -> auth.T
     async def spec(request: web.Request) -> web.Response:
         return web.json_response(openapi_document(), headers={"Cache-Control": "max-age=60"})
     web_app.router.add_get("/openapi.json", spec)
+    try:  # the liability report view (analytics) asks for its own check
+        from . import web_reports  # type: ignore[attr-defined]
+        web_reports.set_authorizer(auth.authorizer(book))
+    except ImportError:
+        pass
     from .console import install_console
     install_console(web_app, worker, settings, book, routes)
     log.info("office API installed (%s, up since %s)", "local mode" if book.local else "token file", started)
