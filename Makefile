@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 # When set, `make test` writes pytest's exit code to this file (.ci/run passes it through).
 PYTEST_RC_FILE ?=
 
-.PHONY: help setup dev test bench redis-server clean
+.PHONY: help setup dev test bench redis-server chromium clean
 
 help:
 	@echo "make dev    - run the engine locally (broker, Redis, topics, worker, API on :6066)"
@@ -48,10 +48,24 @@ redis-server:
 	  fi; \
 	fi
 
+# The office console's end-to-end test drives Debian's chromium through chromium-driver (Selenium);
+# no browser is downloaded; fonts-noto-cjk renders its Japanese. Installed for `make test` like redis-server.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+	    || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium and chromium-driver (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver fonts-noto-cjk </dev/null; \
+	  else \
+	    echo "chromium is not installed: run 'sudo apt-get install -y chromium chromium-driver fonts-noto-cjk'" >&2; \
+	  fi; \
+	fi
+
 dev: setup
 	$(VENV)/bin/harmony dev
 
-test: setup
+test: setup chromium
 	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ -n "$(PYTEST_RC_FILE)" ]; then echo $$rc > "$(PYTEST_RC_FILE)"; fi; \
 	exit $$rc

@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
+from .office_config import OfficeRules, office_rules
+
 EARNING_CATEGORIES = ("ROOM", "FOOD_BEVERAGE", "OTHER_SERVICE")
 NEVER_EARNING = ("TAX", "SERVICE_CHARGE", "SHOPPING_ARCADE")
 CHANNELS = ("RESERVATION_CENTER", "OFFICIAL_WEBSITE", "DIRECT", "TRAVEL_AGENCY", "OTHER")
@@ -80,6 +82,7 @@ class ProgramConfig:
     # from then on Y's status and carry-forward are final (processors/year_end.py)
     status_final_month: int = 4
     status_final_day: int = 1
+    office: OfficeRules = OfficeRules()  # adjustments and claims (processors/office_config.py)
 
     def rate(self, hotel: Hotel | None, category: str) -> Decimal:
         """Points per yen for a category at a hotel (hotel override first)."""
@@ -263,4 +266,5 @@ class _Loader:
             expiry_day=self.integer(validity, "day", "validity.", default=31, minimum=1),
             status_final_month=final_month,
             status_final_day=final_day,
+            office=office_rules(data, self.fail),
         )

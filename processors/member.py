@@ -348,6 +348,16 @@ class Member:
         return SourceRecord(fp, "APPROVED", detail=f"cancels {orig_sid}", entries=entries, points=total,
                             lots_used=restored)
 
+    # ------------------------------------------------------------------ office: adjustments, claims
+    def handle_adjustment(self, adj, raw: bytes, fp: str, ctx: Context, topic: str) -> None:
+        from .adjustments import handle_adjustment
+        handle_adjustment(self, adj, fp, raw, topic, ctx)
+
+    def handle_claim(self, claim, raw: bytes, fp: str, ctx: Context, topic: str, kept=None,
+                     claimed_by_other: bool = False) -> None:
+        from .claims import handle_claim
+        handle_claim(self, claim, fp, raw, topic, kept, claimed_by_other, ctx)
+
     # ------------------------------------------------------------------ year end, expiry
     def close_year(self, year: int, cfg: ProgramConfig, today: date | None = None,
                    closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:

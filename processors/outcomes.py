@@ -24,6 +24,7 @@ class Decision:
     bonus: int = 0
     reversed: int = 0
     nights: int = 0
+    decision_id: str | None = None  # set for claim decisions (K:<claim_id>); else derived from source_id
 
 
 @dataclass(slots=True)
@@ -79,5 +80,6 @@ class Effects:
     redemptions: list[RedemptionDecision] = field(default_factory=list)
     status_changes: list[StatusChanged] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    adjustments: list[Any] = field(default_factory=list)  # AdjustmentDecision (processors/office_model.py)
     # global index entries the store maintains outside the member's keys: (kind, value)
     index: set[tuple[str, str]] = field(default_factory=set)

@@ -126,11 +126,12 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
     async def ledger(web, request, member_id: str):
         store = await _store(worker)
         try:
-            offset = max(int(request.query.get("offset", 0)), 0)
-            limit = min(max(int(request.query.get("limit", 50)), 1), 500)
-        except ValueError:
-            return web.json({"error": "offset and limit must be integers"}, status=400)
+            offset, limit = ledger_page(request.query)
+        except ValueError as exc:
+            return web.json({"error": str(exc), "field": str(exc).split(":")[0]}, status=400)
         loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, store.exists, member_id):
+            return web.json({"error": f"unknown member {member_id}"}, status=404)
         entries = await loop.run_in_executor(None, store.recent_ledger, member_id, offset, limit)
         total = await loop.run_in_executor(None, store.ledger_length, member_id)
         nxt = offset + limit if offset + limit < total else None
@@ -153,8 +154,23 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
     from .web_reports import register as register_reports  # GET /reports/liability (office role)
     register_reports(app, worker)
 
+    from .office_api import install as install_office
+    install_office(app, worker, settings)  # authentication, adjustments/claims, OpenAPI, /office/ console
     app.harmony_engine_thread = engine_thread  # type: ignore[attr-defined]
     return app
+
+
+def ledger_page(query) -> tuple[int, int]:
+    """offset (clamped to 0..100000) and limit (clamped to 1..500) of a ledger page; ValueError names
+    the field that is not an integer."""
+    out = []
+    for name, default, lo, hi in (("offset", 0, 0, 100_000), ("limit", 50, 1, 500)):
+        try:
+            v = int(query.get(name, default))
+        except ValueError:
+            raise ValueError(f"{name}: must be an integer") from None
+        out.append(min(max(v, lo), hi))
+    return out[0], out[1]
 
 
 async def _store(worker: Worker):

@@ -62,6 +62,8 @@ def cmd_dev(args) -> int:
         created = create_topics(s.bootstrap, Topics.from_env())
         print(f"harmony dev: Kafka {s.bootstrap}  Redis {s.redis_url}  ({len(created)} topics created)")
         print(f"harmony dev: API on http://{s.web_host}:{s.web_port}/members/<id>  (health: /health, metrics: /metrics)")
+        print(f"harmony dev: office console on http://{s.web_host}:{s.web_port}/office/"
+              + ("" if os.environ.get("HARMONY_API_TOKENS_FILE") else " (no token file: loopback only, any token signs in)"))
         print("harmony dev: in another terminal: harmony publish pms.folio-postings.v1 examples/postings.jsonl; "
               "harmony wait; harmony member show OH0000001")
         print("harmony dev: Ctrl-C stops the worker, the broker and Redis")
@@ -294,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     from . import cli_dlq, cli_docs, cli_report, cli_tail  # analysts' and integration teams' commands
     for module in (cli_tail, cli_dlq, cli_report, cli_docs):
         module.register(sub)
+    from .cli_office import register as register_office
+    register_office(sub)  # adjust, claim, api-token
     return p
 
 

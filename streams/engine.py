@@ -22,6 +22,7 @@ from processors.model import FolioPosting, Outcome, PosBill, Reason, RedemptionR
 from processors.outcomes import Decision, Effects
 from schemas.codec import Codec, DecodeError
 
+from . import office_engine as office
 from .events import DOMAIN_CLASSES, InvalidEvent, fingerprint, has_member
 from .member_store import MemberStore, member_keys
 from .metrics import Metrics
@@ -52,6 +53,7 @@ class Item:
     topic: str
     raw: bytes
     fp: str
+    kept: Any = None  # a claim: (KeptCharge | None, claimed by another claim)
 
 
 @dataclass
@@ -79,10 +81,18 @@ class Engine:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.out = OutputBuilder(topics, codec)
         self.record_names = {topics.postings: "FolioPosting", topics.bills: "PosBill", topics.fx: "FxRate",
-                             topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest"}
+                             topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest",
+                             topics.adjustments: "PointAdjustment", topics.claims: "ChargeClaim"}
         self.changelog = True  # publish member state to the changelog topic (rebuild after losing Redis)
         self.kinds = {topics.postings: "charge", topics.bills: "charge", topics.enrollments: "enroll",
-                      topics.redemptions: "redeem"}
+                      topics.redemptions: "redeem", topics.adjustments: "adjust", topics.claims: "claim"}
+        self._kept = None  # charges without member id kept for claims (streams/kept_charges.py), on first use
+
+    @property
+    def kept(self):
+        if self._kept is None:
+            self._kept = office.kept_charges(self)
+        return self._kept
 
     def context(self) -> Context:
         return Context(self.config_source(), self.fx, self.clock(), self.closed_years())
@@ -119,6 +129,7 @@ class Engine:
         ctx = self.context()
         fx_changed: set[str] = set()
         topics_in: Counter = Counter()
+        memberless: list[tuple[str, Any, str, Message]] = []
         for msg in messages:
             result.positions[(msg.topic, msg.partition)] = msg.offset + 1
             topics_in[msg.topic] += 1
@@ -133,11 +144,13 @@ class Engine:
                     fx_changed.add(event.currency)
                 continue
             if not has_member(event.member_id):
-                self._memberless(kind, event, msg.topic, ctx, result, msg)
+                memberless.append((kind, event, msg.topic, msg))
                 continue
             item = Item(kind, event, msg.topic, msg.value, fingerprint(msg.value))
             result.origins.setdefault(item.fp, (msg.topic, msg.partition, msg.offset, msg.key))
             (enrollments if kind == "enroll" else by_member)[event.member_id].append(item)
+        office.route_memberless(self, memberless, by_member, ctx, result)
+        office.find_claims(self, by_member)
         members = {mid: enrollments.get(mid, []) + by_member.get(mid, []) for mid in {*enrollments, *by_member}}
         cache = self.store.cache
         hits, misses = cache.hits, cache.misses
@@ -166,6 +179,8 @@ class Engine:
             result.records.append(self.out.decision(None, d, ctx.cfg.version))
         elif kind == "redeem":
             result.records.append(self.out.rejected_request(event, "UNKNOWN_MEMBER"))
+        elif kind in ("adjust", "claim"):
+            office.memberless_request(self, kind, event, topic, ctx, result)
         else:
             part, off, key, raw = (msg.partition, msg.offset, msg.key, msg.value) if msg else (-1, -1, None, b"")
             result.records.append(self.out.dead_letter(topic, part, off, key, raw,
@@ -210,11 +225,18 @@ class Engine:
                         m.handle_charge(it.event, it.topic, it.raw, it.fp, ctx)
                     elif it.kind == "redeem":
                         m.handle_redemption(it.event, it.raw, it.fp, ctx, it.topic)
+                    elif it.kind == "adjust":
+                        m.handle_adjustment(it.event, it.raw, it.fp, ctx, it.topic)
+                    elif it.kind == "claim":
+                        m.handle_claim(it.event, it.raw, it.fp, ctx, it.topic, *(it.kept or (None, False)))
                     else:
                         m.handle_enrollment(it.event, ctx)
                 if job is not None:
                     job(m)
             changed = [m for m in loaded.values() if m.changed]
+            lost = office.reserve_claims(self, changed, pending, result) if changed else set()
+            if lost:  # a claim lost its charge to another claim: decide these members again
+                changed = [m for m in changed if m.member_id not in lost]
             if changed and publish_first is not None:
                 early = BatchResult()
                 for m in changed:
@@ -236,6 +258,7 @@ class Engine:
                         failed.add(m.member_id)
             else:
                 failed = set()
+            failed |= lost
             result.cas_retries += len(failed)
             if cached:
                 for mid in failed:
@@ -302,6 +325,9 @@ class Engine:
             result.records.append(self.out.redemption(m.member_id, r))
         for s in eff.status_changes:
             result.records.append(self.out.status(m.member_id, s))
+        for a in eff.adjustments:
+            self.metrics.inc("harmony_adjustments_total", outcome=a.outcome, reason=a.reason or "")
+            result.records.append(office.adjustment_record(self, m.member_id, a))
         for dl in eff.dead_letters:
             self.metrics.inc("harmony_dead_letters_total", topic=dl.topic)
             # origin of an input of this batch (a CONFLICT); a held input released later has none
@@ -396,7 +422,7 @@ def _needs_original(it: Item) -> bool:
     ev = it.event
     if it.kind == "charge":
         return bool(getattr(ev, "corrects_posting_id", None) or getattr(ev, "voids_bill_id", None))
-    return it.kind == "redeem" and bool(ev.cancels_request_id)
+    return (it.kind == "redeem" and bool(ev.cancels_request_id)) or it.kind == "claim"
 
 
 def _wanted(items: list[Item]) -> list[str]:
@@ -413,4 +439,6 @@ def _wanted(items: list[Item]) -> list[str]:
             sids.append(ev.source_id)
             if ev.cancels_request_id:
                 sids.append("R:" + ev.cancels_request_id)
+        elif it.kind in ("adjust", "claim"):
+            sids += office.wanted(it.kind, ev)
     return sids

@@ -5,6 +5,7 @@ import hashlib
 from typing import Any
 
 from processors.model import BillLine, FolioPosting, FxRate, MemberEnrollment, PosBill, RedemptionRequest
+from processors.office_model import ChargeClaim, PointAdjustment
 
 RECORD_CLASSES = {
     "FolioPosting": FolioPosting,
@@ -12,6 +13,8 @@ RECORD_CLASSES = {
     "FxRate": FxRate,
     "MemberEnrollment": MemberEnrollment,
     "RedemptionRequest": RedemptionRequest,
+    "PointAdjustment": PointAdjustment,
+    "ChargeClaim": ChargeClaim,
 }
 # Every record built for an input event, nested ones included: Codec.decode_domain(data, DOMAIN_CLASSES)
 # returns exactly the event to_domain(*Codec.decode(data)) returns, without the intermediate dict.

@@ -15,7 +15,8 @@ from .kafka import make_producer
 
 KEY_FIELDS = {"FolioPosting": ("member_id", "reservation_id"), "PosBill": ("member_id", "bill_id"),
               "MemberEnrollment": ("member_id",),
-              "RedemptionRequest": ("member_id", "request_id")}
+              "RedemptionRequest": ("member_id", "request_id"), "PointAdjustment": ("member_id",),
+              "ChargeClaim": ("member_id",)}
 
 
 def record_name(settings, topic: str) -> tuple[str, str]:

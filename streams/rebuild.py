@@ -22,6 +22,7 @@ from schemas.codec import Codec
 from .fx_reader import HISTORY_KEY as FX_HISTORY
 from .kafka import make_consumer
 from .lag import true_end_offsets
+from .kept_charges import restore as restore_kept
 from .member_store import LEDGER_KEEP, member_keys
 from .redis_batch import Batch
 from .redis_client import connect
@@ -114,6 +115,8 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
             elif kind == "f" and value is not None:  # the FX history (streams/fx_reader.py)
                 b.add(FX_HISTORY, lambda p, f=rest, v=value: p.hset(FX_HISTORY, f, v))
                 stats["fx rates"] += 1
+            elif restore_kept(b, kind, rest, value):
+                stats["kept charges and claims"] += 1
             elif kind == "p":
                 group, topic, partition = rest.split("|")
                 key = f"pos:{group}:{topic}:{partition}"

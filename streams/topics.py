@@ -48,10 +48,13 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec("fx", "fx.rates.v1", "in", "global", compacted=True, key="CURRENCY:RATE_DATE"),
     TopicSpec("enrollments", "members.enrollments.v1", "in", "member", compacted=True),
     TopicSpec("redemptions", "redemptions.requests.v1", "in", "member"),
+    TopicSpec("adjustments", "members.adjustments.v1", "in", "member"),
+    TopicSpec("claims", "charges.claims.v1", "in", "member"),
     TopicSpec("ledger", "points.ledger.v1", "out", "member"),
     TopicSpec("decisions", "charges.decisions.v1", "out", "member", key="member_id or source id"),
     TopicSpec("status", "members.status.v1", "out", "member"),
     TopicSpec("results", "redemptions.results.v1", "out", "member"),
+    TopicSpec("adjustment_results", "members.adjustments.results.v1", "out", "member"),
     TopicSpec("balances", "members.balances.v1", "out", "member", compacted=True),
     TopicSpec("dlq", "loyalty.dlq.v1", "out", "origin", key="original key"),
     # internal: the changelog of member state in Redis (JSON values), read by `harmony rebuild`
@@ -71,6 +74,9 @@ class Topics:
     fx: str
     enrollments: str
     redemptions: str
+    adjustments: str
+    claims: str
+    adjustment_results: str
     ledger: str
     decisions: str
     status: str
@@ -91,7 +97,7 @@ class Topics:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """The five input topics (postings, bills, fx, enrollments, redemptions)."""
+        """The input topics (postings, bills, fx, enrollments, redemptions, adjustments, claims)."""
         return tuple(self.prefix + s.name for s in TOPICS if s.direction == "in" and s.attr != "jobs")
 
     @property

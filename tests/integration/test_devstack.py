@@ -88,13 +88,15 @@ def test_topics_fixture_creates_prefixed_topics(kafka_bootstrap, topics, unique)
 
 def test_topic_names(monkeypatch):
     t = Topics("p.")
-    assert (t.postings, t.bills, t.fx, t.enrollments, t.redemptions) == t.inputs == (
+    assert (t.postings, t.bills, t.fx, t.enrollments, t.redemptions, t.adjustments, t.claims) == t.inputs == (
         "p.pms.folio-postings.v1", "p.pos.bills.v1", "p.fx.rates.v1", "p.members.enrollments.v1",
-        "p.redemptions.requests.v1")
+        "p.redemptions.requests.v1", "p.members.adjustments.v1", "p.charges.claims.v1")
     assert (t.ledger, t.decisions, t.status, t.results, t.balances, t.dlq) == (
         "p.points.ledger.v1", "p.charges.decisions.v1", "p.members.status.v1",
         "p.redemptions.results.v1", "p.members.balances.v1", "p.loyalty.dlq.v1")
-    assert len(set(t.all())) == len(TOPICS) == 13  # the 11 binding topics + the member-state changelog + jobs
+    assert t.adjustment_results == "p.members.adjustments.results.v1"
+    # the 13 binding topics + adjustment results + the member-state changelog + jobs
+    assert len(set(t.all())) == len(TOPICS) == 16
     assert Topics().fx == "fx.rates.v1"
     monkeypatch.setenv("HARMONY_TOPIC_PREFIX", "dev.")
     assert Topics.from_env().ledger == "dev.points.ledger.v1"

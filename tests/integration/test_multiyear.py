@@ -32,6 +32,8 @@ import pytest
 
 from tests.harness import bill, enrollment, fx_rate, posting, redemption
 from tests.lifecycle_oracle import JST, Oracle
+from tests.office_oracle import OfficeOracle
+from tests.office_support import adjustment, claim
 from tests.lifecycle_support import LifecycleEnv
 
 SEED = 20261125
@@ -72,6 +74,7 @@ class Scenario:
         self.closed: list[str] = []
         self.published: list[dict] = []  # every posting and bill, in order
         self.n = 0
+        self.office = OfficeOracle(oracle)
 
     def _id(self, prefix: str) -> str:
         self.n += 1
@@ -90,7 +93,8 @@ class Scenario:
         self.env.sync(timeout=120)
         for kind, obj in items:
             {"enrollments": self.oracle.enrollment, "postings": self.oracle.posting, "bills": self.oracle.bill,
-             "redemptions": self.oracle.redemption, "fx": self.oracle.rate}[kind](obj)
+             "redemptions": self.oracle.redemption, "fx": self.oracle.rate,
+             "adjustments": self.office.adjustment, "claims": self.office.claim}[kind](obj)
 
     # ------------------------------------------------------------------ phases
     def rates(self) -> list:
@@ -148,6 +152,63 @@ class Scenario:
                 self.originals[m].append(p)
                 self.charge_ids.add("P:" + p["posting_id"])
                 items.append(("postings", p))
+        return items
+
+    def walkins(self, year: int) -> list:
+        """Stays posted without a membership number (kept for claims); from 2027, so that the engine's
+        clock (today) keeps them: a claim window is counted from the business date."""
+        rng, items = self.rng, []
+        for _ in range(25 if year >= 2027 else 0):
+            bd = _day(rng, date(year, 1, 1), date(year, 11, 30)).isoformat()
+            nights = rng.randint(1, 3)
+            p = posting(self._id("W"), None, str(nights * rng.randint(15_000, 50_000)), nights=nights, bdate=bd,
+                        hotel=rng.choice(["OKURA-TOKYO", "OKURA-FUKUOKA", "NIKKO-NARITA"]), channel="DIRECT")
+            self.office.walkins["P:" + p["posting_id"]] = p
+            self.charge_ids.add("P:" + p["posting_id"])
+            items.append(("postings", p))
+        return items
+
+    def adjustments(self, year: int) -> list:
+        """Credits, debits (some beyond the balance), corrections into debt, and bad requests."""
+        rng, items = self.rng, []
+        at = f"{year}-12-20T10:00:00+09:00"
+        for m in MEMBERS:
+            if rng.random() > 0.3:
+                continue
+            kind = rng.choices(["credit", "debit", "correction", "bad"], [40, 30, 15, 15])[0]
+            if kind == "credit":
+                a = adjustment(self._id("A"), m, rng.randint(100, 5_000),
+                               rng.choice(["GOODWILL", "SERVICE_RECOVERY", "MIGRATION", "OTHER"]), at=at)
+            elif kind == "debit":
+                a = adjustment(self._id("A"), m, -rng.randint(100, 8_000), "GOODWILL", at=at)
+            elif kind == "correction":
+                a = adjustment(self._id("A"), m, -rng.randint(500, 20_000), "CORRECTION", at=at)
+            else:
+                points, reason = rng.choice([(0, "GOODWILL"), (1_000_001, "MIGRATION"), (-2_000_000, "CORRECTION"),
+                                             (300, "BRIBE")])
+                a = adjustment(self._id("A"), m, points, reason, at=at)
+            items.append(("adjustments", a))
+        items.append(("adjustments", adjustment(self._id("A"), GHOSTS[0], 100, at=at)))
+        return items
+
+    def claims(self, year: int) -> list:
+        """Claims of this year's walk-ins (some too late, some twice by the same member), of earlier
+        years' walk-ins already claimed by another member, and of charges that do not exist."""
+        rng, items = self.rng, []
+        mine = [(sid, p) for sid, p in self.office.walkins.items() if p["business_date"].startswith(str(year))]
+        for sid, p in mine:
+            m = rng.choice(MEMBERS)
+            late = rng.random() < 0.15
+            at = date.fromisoformat(p["business_date"]) + timedelta(days=rng.randint(181, 200) if late
+                                                                     else rng.randint(0, 180))
+            c = claim(self._id("K"), m, p["posting_id"], f"{at.isoformat()}T11:00:00+09:00")
+            items.append(("claims", c))
+            if rng.random() < 0.2:
+                items.append(("claims", claim(self._id("K"), m, p["posting_id"], c["requested_at"])))
+        earlier = [p for sid, p in self.office.walkins.items() if sid in self.office.claimed]
+        for p in earlier[:3]:
+            items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), p["posting_id"], f"{year}-12-21T10:00:00+09:00")))
+        items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), "NO-SUCH-CHARGE", f"{year}-12-21T10:00:00+09:00")))
         return items
 
     def corrections(self, year: int) -> list:
@@ -277,6 +338,9 @@ class Scenario:
             self.phase(self.earnings(year))
             self.phase(self.corrections(year))
             self.phase(self.redemptions(year))
+            self.phase(self.walkins(year))
+            self.phase(self.adjustments(year))  # its own phase: a debit depends on the balance
+            self.phase(self.claims(year))
             self.at(year + 1, 1, 1, 0)
             self.env.close_year(year)  # on 1 January year+1 (redemptions do not depend on it)
             self.oracle.close_year(year)
@@ -372,6 +436,18 @@ def test_every_charge_has_a_final_decision(env, story):
     sc, _ = story
     decided = {d["source_id"] for d in env.out("decisions") if d["outcome"] != "HELD"}
     assert sc.charge_ids <= decided, sorted(sc.charge_ids - decided)[:10]
+
+
+def test_adjustments_and_claims_equal_the_oracle(env, story):
+    sc, _ = story
+    got = {r["adjustment_id"]: (r["outcome"], r["reason"], r["points"]) for r in env.out("adjustment_results")}
+    assert got == sc.office.adjustments
+    claims = {d["decision_id"][2:]: (d["outcome"], d["reason"]) for d in env.out("decisions")
+              if d["decision_id"].startswith("K:")}
+    assert claims == sc.office.claims
+    outcomes = {o[1] for o in sc.office.adjustments.values()} | {o[1] for o in sc.office.claims.values()}
+    assert {None, "INSUFFICIENT_POINTS", "ZERO_POINTS", "OVER_LIMIT", "UNKNOWN_REASON", "UNKNOWN_MEMBER",
+            "ALREADY_CREDITED", "CHARGE_NOT_FOUND", "CLAIM_WINDOW_PASSED"} <= outcomes, outcomes
 
 
 def test_scenario_covers_the_lifecycle(env, story):

@@ -60,13 +60,23 @@ SAMPLES: dict[str, dict] = {
     "MemberBalance": dict(
         member_id="M0001", balance=5100, debt=0, status="LOYAL", status_valid_until=date(2027, 3, 31),
         lots=[dict(expires_on=date(2029, 1, 31), points=5100)], version=42, updated_at=T0),
+    "PointAdjustment": dict(
+        adjustment_id="A-1", member_id="M0001", points=-500, reason="GOODWILL", note=None, operator="tanaka",
+        requested_at=T0),
+    "ChargeClaim": dict(claim_id="K-1", member_id="M0001", source_id="P-1", requested_at=T0),
+    "AdjustmentResult": dict(
+        adjustment_id="A-1", member_id="M0001", outcome="APPLIED", reason=None, points=-500,
+        lots=[dict(expires_on=date(2029, 1, 31), points=-500)], debt_change=0, balance_after=100,
+        reason_code="GOODWILL", operator="tanaka", requested_at=T0),
 }
 
 # Changing one of these breaks every reader holding the old schema: bump the record (v2) instead.
 GOLDEN_FINGERPRINTS = {
     "ChargeDecision": "cfba861e45e1ea15", "FolioPosting": "fa4bcc897ad01eae", "FxRate": "36a30b15c2251f0c",
     "MemberBalance": "3db810e995a2419f", "MemberEnrollment": "609daac17019305d",
-    "PointEntry": "750a18fdc63aff48", "PosBill": "dfdf7ab03783e5e0", "RedemptionRequest": "f118f635bf8c017f",
+    # PointEntry gained the ADJUST type (interfaces.md: membership-office adjustments), 750a18fdc63aff48 before
+    "PointEntry": "770087d2e4d12690", "PointAdjustment": "a93fb0d2996d0c99", "ChargeClaim": "041037f5c7799889",
+    "AdjustmentResult": "afc98ef6610ef609", "PosBill": "dfdf7ab03783e5e0", "RedemptionRequest": "f118f635bf8c017f",
     "RedemptionResult": "20854d3bbac81d91", "StatusChange": "be37eeca0daed362"}
 
 

@@ -52,6 +52,15 @@ JSON_SAMPLES: dict[str, dict] = {
         "member_id": "M0001", "balance": 700, "debt": 0, "status": "REGULAR", "status_valid_until": None,
         "lots": [{"expires_on": "2029-01-31", "points": 700}], "version": 1,
         "updated_at": "2026-03-01T12:00:00Z"},
+    "PointAdjustment": {
+        "adjustment_id": "A-1", "member_id": "M0001", "points": 500, "reason": "GOODWILL", "operator": "tanaka",
+        "requested_at": "2026-03-01T12:00:00+09:00"},
+    "ChargeClaim": {"claim_id": "K-1", "member_id": "M0001", "source_id": "P-1",
+                    "requested_at": "2026-03-01T12:00:00+09:00"},
+    "AdjustmentResult": {
+        "adjustment_id": "A-1", "member_id": "M0001", "outcome": "REJECTED", "reason": "ZERO_POINTS", "points": 0,
+        "lots": [], "debt_change": 0, "balance_after": 700, "reason_code": "GOODWILL", "operator": "tanaka",
+        "requested_at": "2026-03-01T03:00:00Z"},
 }
 
 

@@ -1,0 +1,144 @@
+"""Adjustments and claims in the member aggregate, without I/O (program-rules §4a, §5)."""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from processors.config import ProgramConfig
+from processors.fx import FxTable
+from processors.member import Context, Member
+from processors.model import JST, FolioPosting, MemberEnrollment
+from processors.office_model import ChargeClaim, KeptCharge, PointAdjustment
+from processors.outcomes import Effects
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "program.toml"
+CFG = ProgramConfig.from_mapping(tomllib.loads(CONFIG.read_text()), str(CONFIG))
+CTX = Context(CFG, FxTable(), datetime(2026, 6, 1, tzinfo=JST))
+L28, L29 = date(2028, 1, 31), date(2029, 1, 31)
+TOPIC = "members.adjustments.v1"
+
+
+def member(lots=None, debt=0) -> Member:
+    m = Member("M1")
+    m.handle_enrollment(MemberEnrollment("M1", date(2025, 1, 1), "ACTIVE"), CTX)
+    m.lots.by_expiry.update(lots or {})
+    m.lots.debt = debt
+    return fresh(m)
+
+
+def fresh(m: Member) -> Member:
+    m.dirty.clear(), m.new_src.clear()
+    m.effects = Effects()
+    return m
+
+
+def adj(aid, points, reason="GOODWILL", at="2026-05-20T10:00:00+09:00", cfg=CTX, m=None, note=None):
+    a = PointAdjustment(aid, "M1", points, reason, note, "tanaka", datetime.fromisoformat(at))
+    fp = f"{aid}|{points}|{reason}|{at}|{note}"
+    m.handle_adjustment(a, fp.encode(), fp, cfg, TOPIC)
+    return m.effects.adjustments[-1] if m.effects.adjustments else None
+
+
+def invariant(m: Member) -> None:
+    assert m.balance == sum(m.lots.by_expiry.values()) - m.lots.debt
+    assert not (m.lots.debt > 0 and any(p > 0 for p in m.lots.by_expiry.values()))
+
+
+def test_credit_goes_to_the_lot_of_its_business_date_and_repays_debt_first():
+    m = member(debt=300)
+    r = adj("A1", 1000, m=m)
+    assert (r.outcome, r.debt_change, r.lots, r.balance_after) == ("APPLIED", -300, [(L29, 700)], 700)
+    assert m.lots.by_expiry == {L29: 700} and m.lots.debt == 0
+    assert [mv.entry.type for mv in m.effects.moves] == ["ADJUST"] and m.effects.moves[0].entry_id == "M1/A:A1/ADJUST"
+    assert m.qualifying == {}  # adjustments never count toward status by default
+    invariant(m)
+
+
+def test_debit_takes_the_soonest_expiring_lots_and_never_below_zero():
+    m = member({L28: 200, L29: 1000})
+    r = adj("A1", -500, m=m)
+    assert r.outcome == "APPLIED" and r.lots == [(L28, -200), (L29, -300)]
+    assert m.lots.by_expiry == {L29: 700}
+    r = adj("A2", -701, m=fresh(m))
+    assert (r.outcome, r.reason) == ("REJECTED", "INSUFFICIENT_POINTS") and m.lots.by_expiry == {L29: 700}
+    assert not m.effects.moves and m.balance == 700
+    invariant(m)
+
+
+def test_a_correction_may_take_the_balance_below_zero():
+    m = member({L29: 100})
+    r = adj("A1", -400, "CORRECTION", m=m)
+    assert r.outcome == "APPLIED" and r.debt_change == 300 and m.balance == -300 and m.lots.by_expiry == {}
+    invariant(m)
+
+
+def test_bad_adjustments_are_rejected_with_a_reason_and_change_nothing():
+    closed = member()
+    closed.enrollment_state = "CLOSED"
+    cases = [(0, "GOODWILL", member(), "ZERO_POINTS"), (1_000_001, "GOODWILL", member(), "OVER_LIMIT"),
+             (-1_000_001, "CORRECTION", member(), "OVER_LIMIT"), (5, "BRIBE", member(), "UNKNOWN_REASON"),
+             (5, "GOODWILL", Member("M1"), "UNKNOWN_MEMBER"), (5, "GOODWILL", fresh(closed), "MEMBER_CLOSED")]
+    for points, reason, m, why in cases:
+        r = adj("A1", points, reason, m=m)
+        assert (r.outcome, r.reason) == ("REJECTED", why)
+        assert m.balance == 0 and not m.effects.moves and m.dirty <= set()
+        assert "A:A1" in m.new_src  # recorded: a redelivery gives the same answer
+
+
+def test_replay_changes_nothing_and_other_content_is_a_conflict():
+    m = member({L29: 1000})
+    adj("A1", -200, m=m)
+    first = (dict(m.lots.by_expiry), [mv.entry for mv in m.effects.moves])
+    r = adj("A1", -200, m=fresh(m))
+    assert (dict(m.lots.by_expiry), [mv.entry for mv in m.effects.moves]) == first and not m.changed
+    assert r.outcome == "APPLIED" and r.balance_after == 800
+    fresh(m)
+    adj("A1", -300, m=m)
+    assert m.effects.dead_letters and m.effects.dead_letters[0].error.startswith("CONFLICT: A:A1")
+    assert m.balance == 800
+
+
+def test_counting_reasons_are_configurable():
+    cfg = dataclasses.replace(CFG, office=dataclasses.replace(CFG.office, counting_reasons=("MIGRATION",)))
+    ctx = Context(cfg, FxTable(), CTX.now)
+    m = member()
+    adj("A1", 3000, "MIGRATION", cfg=ctx, m=m)
+    adj("A2", 500, "GOODWILL", cfg=ctx, m=m)
+    assert m.qualifying[2026].points == 3000
+
+
+def _walk_in(pid="W-1", amount="50000", bd=date(2026, 5, 1)) -> KeptCharge:
+    ev = FolioPosting(pid, "OKURA-TOKYO", "R-1", None, bd, datetime(2026, 5, 1, 12, tzinfo=JST), "ROOM",
+                      Decimal(amount), "JPY", 1, "DIRECT")
+    return KeptCharge("P:" + pid, "pms.folio-postings.v1", b"raw-" + pid.encode(), ev, "fp-" + pid)
+
+
+def claim(m, cid, kept, at="2026-05-20T10:00:00+09:00", other=False):
+    c = ChargeClaim(cid, "M1", kept.source_id if kept else "NOPE", datetime.fromisoformat(at))
+    m.handle_claim(c, cid.encode(), "fp-" + cid, CTX, "charges.claims.v1", kept, other)
+    return m.effects.decisions[-1]
+
+
+def test_a_claim_earns_what_the_charge_would_have_earned():
+    m = member(debt=100)
+    d = claim(m, "C1", _walk_in())
+    assert (d.outcome, d.base, d.nights, d.decision_id, d.source_id) == ("EARNED", 1000, 1, "K:C1", "P:W-1")
+    assert m.balance == 900 and m.lots.by_expiry == {L29: 900} and m.qualifying[2026].points == 1000
+    assert [mv.entry_id for mv in m.effects.moves] == ["M1/P:W-1/EARN"]
+    assert len(m.effects.decisions) == 1  # the charge's own decision is replaced by the claim's
+    d2 = claim(fresh(m), "C2", _walk_in())
+    assert (d2.outcome, d2.reason) == ("REJECTED", "ALREADY_CREDITED") and m.balance == 900
+    d3 = claim(fresh(m), "C1", _walk_in())  # redelivery of C1
+    assert (d3.outcome, d3.base) == ("EARNED", 1000) and not m.changed and m.balance == 900
+
+
+def test_claims_rejected_with_reasons():
+    assert claim(member(), "C1", None).reason == "CHARGE_NOT_FOUND"
+    assert claim(member(), "C1", _walk_in(), other=True).reason == "ALREADY_CREDITED"
+    assert claim(member(), "C1", _walk_in(bd=date(2025, 11, 1))).reason == "CLAIM_WINDOW_PASSED"
+    assert claim(member(), "C1", _walk_in(bd=date(2024, 12, 31)), at="2025-01-02T10:00:00+09:00").reason \
+        == "BEFORE_ENROLLMENT"
+    assert claim(Member("M1"), "C1", _walk_in()).reason == "UNKNOWN_MEMBER"
