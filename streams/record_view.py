@@ -68,7 +68,7 @@ def describe(msg, codec: Codec, topics: Topics) -> dict[str, Any]:
     if topic in (getattr(topics, a) for a in JSON_TOPICS):
         v = msg.value()
         try:
-            out["value"] = None if v is None else json.loads(v)
+            out["value"] = None if v is None else json.loads(v, parse_float=str)  # exact digits, never float
         except ValueError:
             out["value"] = _text(v)
         return out
