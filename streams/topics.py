@@ -119,7 +119,13 @@ def default_partitions() -> int:
     return int(os.environ.get("HARMONY_PARTITIONS", "6"))
 
 
-def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None, replication: int = 1,
+def default_replication() -> int:
+    """$HARMONY_REPLICATION_FACTOR, else -1: the broker's `default.replication.factor` (3 on a
+    production cluster, README "Production cluster"; Tansu has no replication and accepts -1)."""
+    return int(os.environ.get("HARMONY_REPLICATION_FACTOR", "-1"))
+
+
+def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None, replication: int | None = None,
                   timeout: float = 30.0) -> list[str]:
     """Create every topic (compacted ones with cleanup.policy=compact); existing ones are left as
     they are. Returns the names created now; returns after metadata shows all of them."""
@@ -129,6 +135,7 @@ def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None,
     from streams.kafka import make_admin
 
     partitions = partitions or default_partitions()
+    replication = replication or default_replication()
     admin = make_admin(bootstrap)
     new = [NewTopic(name, spec.partitions or partitions, replication,
                     config={"cleanup.policy": spec.cleanup_policy})
