@@ -132,6 +132,9 @@ class KafkaNode(_Process):
             "num.partitions": 1,
             "offsets.topic.num.partitions": 10,  # 50 by default: slower first group join on a small machine
             "group.initial.rebalance.delay.ms": 0,
+            # the fault-injection tests run workers with a 3 s session timeout (a killed member leaves
+            # sooner); Kafka refuses a JoinGroup below this minimum (6 s by default), Tansu has none
+            "group.min.session.timeout.ms": 3000,
             "auto.create.topics.enable": "true",  # faust creates its leader topic this way
             "num.network.threads": 2,
             "num.io.threads": 4,
