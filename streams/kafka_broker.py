@@ -71,6 +71,7 @@ def cluster_settings(nodes: int) -> dict[str, Any]:
         "transaction.state.log.min.isr": isr,
         "share.coordinator.state.topic.replication.factor": rf,
         "share.coordinator.state.topic.min.isr": isr,
+        "unclean.leader.election.enable": "false",  # Kafka's default, stated: an out-of-sync replica never leads
     }
 
 
