@@ -76,6 +76,8 @@ def finish_and_check(cluster, redis_url, topics, group, ws, pub, stream) -> None
     pub.finish(timeout=300)
     support.wait_caught_up(cluster.bootstrap, group, topics, 180, ws)
     support.wait_positions_at_end(cluster.bootstrap, redis_url, group, topics, 60, ws)
+    replayed = sum(w.log_text().count("batch failed; it will be replayed") for w in ws.started)
+    print(f"{len(stream.charges)} charges; batches replayed after a failed delivery: {replayed}")
     problems = support.all_problems(cluster.bootstrap, topics, redis_url, stream)
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:25]) + f"\n{ws.logs()}"
 
