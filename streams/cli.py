@@ -31,13 +31,17 @@ def settings():
 
 # ---------------------------------------------------------------------------------------- commands
 def cmd_dev(args) -> int:
-    from .devstack import RedisServer, free_port
+    from .devstack import DevStackError, RedisServer, free_port
     from .topics import Topics, create_topics
     started: list = []
     try:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             port = 9092 if _port_free(9092) else free_port()
-            broker = dev_broker(args.broker, port)
+            try:
+                broker = dev_broker(args.broker, port)
+            except DevStackError as exc:  # e.g. no Java, jars not fetched, a broker that died: say why
+                print(f"harmony dev: {exc}", file=sys.stderr)
+                return 1
             started.append(broker)
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
         if not os.environ.get("REDIS_URL"):
