@@ -157,7 +157,7 @@ class KafkaNode(_Process):
                 f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
                 f"-Dkafka.logs.dir={self.workdir}", "-cp", kafka_classpath(), main, *args]
 
-    def format_storage(self, timeout: float = 120.0) -> subprocess.Popen[bytes] | None:
+    def format_storage(self) -> subprocess.Popen[bytes] | None:
         """Start `StorageTool format` unless the storage is formatted (meta.properties): returns the
         process to `wait_formatted`, or None."""
         self._write_config()
