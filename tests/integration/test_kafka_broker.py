@@ -32,6 +32,8 @@ def test_bad_config_fails_with_the_log_tail(tmp_path):
 def test_not_ready_in_time_is_an_error_not_a_hang(tmp_path):
     from streams.kafka_broker import KafkaCluster
     cluster = KafkaCluster(nodes=1, workdir=tmp_path)
+    node = cluster.nodes[0]
+    node.wait_formatted(node.format_storage(), 120)  # formatted first: the 1 s below is the node's start alone
     started = time.monotonic()
     with pytest.raises(DevStackError, match="not ready after"):
         cluster.start(timeout=1)
