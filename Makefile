@@ -1,13 +1,15 @@
 # One Harmony points engine — developer entry points.
 #
 #   make dev     local broker + Redis + topics + worker (`harmony dev`); Ctrl-C stops all of it
-#   make test    the whole pytest suite: unit, integration, end-to-end (slow tests included)
+#   make test    the whole pytest suite: unit tests once, then integration, reliability and end-to-end
+#                against each broker of TEST_BROKERS (default: Tansu, then Apache Kafka)
 #   make bench   end-to-end benchmark (`harmony bench`)
+#   make kafka   fetch the Apache Kafka jars (tools/kafka/pom.xml) into tools/kafka/lib
 #
 # Setup is idempotent and quick once done: the virtualenv is created only when missing, the
 # package is (re)installed only when pyproject.toml changed since the last install, and
-# redis-server is installed with apt-get only when it is not on PATH (as root; otherwise the
-# command to run is printed).
+# redis-server, Java and Maven are installed with apt-get only when they are not on PATH (as root;
+# otherwise the command to run is printed). The Kafka jars are fetched again only when the pom changed.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,13 +22,18 @@ STAMP := $(VENV)/.harmony-installed
 PYTEST_ARGS ?=
 # When set, `make test` writes pytest's exit code to this file (.ci/run passes it through).
 PYTEST_RC_FILE ?=
+# brokers the integration, reliability and end-to-end suites run against (tansu, kafka, kafka3)
+TEST_BROKERS ?= tansu kafka
+KAFKA_LIB := tools/kafka/lib
+KAFKA_STAMP := $(KAFKA_LIB)/.fetched
 
-.PHONY: help setup dev test bench redis-server chromium clean
+.PHONY: help setup dev test bench redis-server chromium java-maven kafka clean
 
 help:
 	@echo "make dev    - run the engine locally (broker, Redis, topics, worker, API on :6066)"
 	@echo "make test   - run every test (unit, integration, e2e, slow)"
 	@echo "make bench  - run the end-to-end benchmark"
+	@echo "make kafka  - fetch the Apache Kafka jars (Maven Central) for --broker kafka"
 
 setup: $(STAMP) redis-server
 
@@ -62,11 +69,35 @@ chromium:
 	  fi; \
 	fi
 
+java-maven:
+	@if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Java 17 and Maven (apt-get)"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -q && apt-get install -y -q --no-install-recommends openjdk-17-jre-headless maven </dev/null; \
+	  else \
+	    echo "java/mvn are not installed: run 'sudo apt-get install -y openjdk-17-jre-headless maven'" >&2; exit 1; \
+	  fi; \
+	fi
+
+kafka: $(KAFKA_STAMP)
+
+$(KAFKA_STAMP): tools/kafka/pom.xml | java-maven
+	rm -rf $(KAFKA_LIB)
+	mvn -q -B -f tools/kafka/pom.xml package </dev/null
+	@touch $@
+
 dev: setup
 	$(VENV)/bin/harmony dev
 
-test: setup chromium
-	@rc=0; $(PY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+# Unit tests once, then every other test directory once per broker; the exit code is the first
+# failing run's (pytest's own), each run's time is printed.
+test: setup chromium $(if $(filter kafka%,$(TEST_BROKERS)),kafka)
+	@rc=0; \
+	run() { local t0=$$SECONDS r=0; echo "=== pytest $$*"; $(PY) -m pytest "$$@" $(PYTEST_ARGS) || r=$$?; \
+	        echo "=== pytest $$* -> exit $$r in $$((SECONDS - t0)) s"; if [ $$rc = 0 ]; then rc=$$r; fi; }; \
+	run tests/unit; \
+	for b in $(TEST_BROKERS); do run tests --ignore=tests/unit --broker=$$b; done; \
 	if [ -n "$(PYTEST_RC_FILE)" ]; then echo $$rc > "$(PYTEST_RC_FILE)"; fi; \
 	exit $$rc
 
@@ -74,4 +105,4 @@ bench: setup
 	$(VENV)/bin/harmony bench --private --json bench-default.json $(BENCH_ARGS)
 
 clean:
-	rm -rf .harmony .pytest_cache .hypothesis build *.egg-info bench-*.json
+	rm -rf .harmony .pytest_cache .hypothesis build *.egg-info bench-*.json $(KAFKA_LIB) tools/kafka/target

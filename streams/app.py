@@ -23,6 +23,8 @@ from processors.validity import jst_date
 
 from . import jobs
 from .held_metrics import record_job_run
+from .faust_auth import faust_credentials
+from .kafka import kafka_config
 from .member_view import member_json
 from .settings import Settings
 from .worker import Worker
@@ -83,6 +85,8 @@ def run_job(worker: Worker, job: dict) -> dict:
 def create_app(settings: Settings, worker: Worker) -> faust.App:
     app = faust.App(
         f"{settings.group}-app", broker=faust_broker(settings.bootstrap), store="memory://",
+        # the KAFKA_CONFIG_* security settings, as for every confluent-kafka client (streams/faust_auth.py)
+        broker_credentials=faust_credentials(kafka_config(settings.bootstrap)),
         web_port=settings.web_port, web_host=settings.web_host, web_bind=settings.web_host,
         datadir=tempfile.mkdtemp(prefix="harmony-faust-"), broker_session_timeout=10,
         broker_heartbeat_interval=2, consumer_auto_offset_reset="latest", topic_partitions=1,

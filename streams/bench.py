@@ -116,6 +116,8 @@ def run(b: Bench) -> dict:
 # ---------------------------------------------------------------------------------------- main
 def main(args) -> int:
     from .devstack import RedisServer, TansuBroker
+    from .devstack import DevStackError
+    from .kafka_broker import KafkaCluster
 
     args.zipf = getattr(args, "zipf", 0.8)
     for k, v in (("check", False), ("compare", None), ("profile", None), ("py_spy", None), ("private", False),
@@ -134,7 +136,13 @@ def main(args) -> int:
         bootstrap = None if args.private else os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
         redis_url = None if args.private else os.environ.get("REDIS_URL")
         server_pids = {}
-        if not bootstrap:
+        broker_kind = getattr(args, "broker", "tansu") or "tansu"
+        if not bootstrap and broker_kind == "kafka":  # Apache Kafka, one KRaft node (tools/kafka jars)
+            kafka = KafkaCluster(nodes=1, workdir=workdir / "kafka").start()
+            started.append(kafka)
+            bootstrap = kafka.bootstrap
+            server_pids["kafka"] = kafka.nodes[0].proc.pid
+        elif not bootstrap:
             broker = TansuBroker(workdir=workdir / "tansu").start()
             started.append(broker)
             bootstrap = broker.bootstrap
@@ -158,7 +166,7 @@ def main(args) -> int:
         ok = True
         failed = (res.get("check") and not res["check"]["ok"]) or (res.get("compare") and not res["compare"]["ok"])
         return 1 if failed else 0
-    except BenchError as exc:
+    except (BenchError, DevStackError) as exc:
         print(f"harmony bench: {exc}", file=sys.stderr)
         print(f"logs kept in {workdir}", file=sys.stderr)
         return 1

@@ -57,10 +57,13 @@ def create_app(s: Settings, engine, marks: set[int]):
     import faust
 
     from .app import faust_broker
+    from .faust_auth import faust_credentials
+    from .kafka import kafka_config
 
     t = s.topics
     app = faust.App(
         s.group, broker=faust_broker(s.bootstrap), store="memory://", web_enabled=False,
+        broker_credentials=faust_credentials(kafka_config(s.bootstrap)),
         datadir=os.environ.get("BENCH_NAIVE_DATADIR") or tempfile.mkdtemp(prefix="harmony-bench-naive-"),
         broker_session_timeout=6,
         broker_heartbeat_interval=2, consumer_auto_offset_reset="earliest", topic_partitions=1,

@@ -12,7 +12,6 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-DEV_ENV = Path(".harmony") / "dev.env"
 # commands that do not need the engine's addresses (dev starts its own; bench starts private ones
 # unless they are configured; docs only reads the schemas)
 NO_ENGINE = {"dev", "bench", "docs"}
@@ -38,14 +37,18 @@ def settings():
 
 # ---------------------------------------------------------------------------------------- commands
 def cmd_dev(args) -> int:
-    from .devstack import RedisServer, TansuBroker, free_port
+    from .devstack import DevStackError, RedisServer, free_port
     from .topics import Topics, create_topics
-    started = []
+    started: list = []
     address_files: list[Path] = []
     try:
         if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             port = 9092 if _port_free(9092) else free_port()
-            broker = TansuBroker(port=port).start()
+            try:
+                broker = dev_broker(args.broker, port)
+            except DevStackError as exc:  # e.g. no Java, jars not fetched, a broker that died: say why
+                print(f"harmony dev: {exc}", file=sys.stderr)
+                return 1
             started.append(broker)
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap
         if not os.environ.get("REDIS_URL"):
@@ -74,7 +77,17 @@ def cmd_dev(args) -> int:
         for f in address_files:  # first: no command may find a dev that is stopping
             f.unlink(missing_ok=True)
         for proc in reversed(started):
-            proc.stop()
+            proc.cleanup()  # stopped; a temporary work dir (the broker's) removed, .harmony/redis kept
+
+
+def dev_broker(kind: str, port: int):
+    """The broker `harmony dev` starts: Tansu (memory storage, nothing to install) or Apache Kafka
+    (one KRaft node from tools/kafka's jars, storage in a temporary dir removed at exit)."""
+    if kind == "kafka":
+        from .kafka_broker import KafkaCluster
+        return KafkaCluster(nodes=1, port=port).start()
+    from .devstack import TansuBroker
+    return TansuBroker(port=port).start()
 
 
 def _port_free(port: int) -> bool:
@@ -203,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("dev", help="embedded default: local broker + Redis + topics + worker")
     d.add_argument("--loglevel", default="warning")
+    d.add_argument("--broker", choices=("tansu", "kafka"), default=os.environ.get("HARMONY_DEV_BROKER", "tansu"),
+                   help="the local broker: tansu (default, nothing to install) or kafka (Apache Kafka; needs Java "
+                        "and `make kafka`)")
     d.set_defaults(func=cmd_dev)
 
     w = sub.add_parser("worker", help="run the processor against KAFKA_BOOTSTRAP_SERVERS / REDIS_URL")
@@ -287,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--py-spy-idle", dest="py_spy_idle", action="store_true",
                    help="with --py-spy: sample waiting threads too (wall-clock profile, not only CPU)")
     b.add_argument("--skip", default="", help="comma-separated phases to skip: ceiling, limit, naive, latency")
+    b.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
+                   help="the private broker the bench starts: tansu (default) or kafka (Apache Kafka, one KRaft node; "
+                        "needs Java and `make kafka`)")
     b.add_argument("--private", action="store_true",
                    help="start a private broker and Redis even if KAFKA_BOOTSTRAP_SERVERS / REDIS_URL are set")
     b.add_argument("--flush", action="store_true", help="empty the bench's Redis databases first (configured Redis)")
@@ -301,11 +320,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# commands that talk to a configured broker: they check first that it accepts the client settings
+# (KAFKA_CONFIG_*), so wrong credentials fail in seconds with the broker's reason instead of hanging
+BROKER_COMMANDS = frozenset({"worker", "topics", "publish", "wait", "close-year", "expire", "rebuild", "simulate",
+                             "adjust", "claim", "tail", "dlq", "report"})
+
+
+def check_broker(args) -> str | None:
+    """None when the broker answers with the configured settings, else the error to print."""
+    if args.command not in BROKER_COMMANDS or getattr(args, "dry_run", False):
+        return None
+    from .kafka import BrokerConnectionError, check_connection
+    try:
+        check_connection(settings().bootstrap, timeout=float(os.environ.get("HARMONY_CONNECT_TIMEOUT", "20")))
+    except BrokerConnectionError as exc:
+        return f"harmony {args.command}: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("HARMONY_LOGLEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     locate_engine(args)
+    problem = check_broker(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if args.command == "dev" or (args.command == "worker" and not args.plain):
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

@@ -80,6 +80,7 @@ class _Process:
         self.log_path = self.workdir / f"{self.name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._log_start = 0
 
     # -- subclass hooks -------------------------------------------------------------------------
     def _argv(self) -> list[str]:
@@ -92,18 +93,28 @@ class _Process:
     def _spawn(self, timeout: float) -> None:
         if self.running:
             return
-        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self._launch()
+        self._await_ready(time.monotonic() + timeout, timeout)
+
+    def _launch(self) -> None:
+        """Start the process (not waiting for it): `_await_ready` waits. Several processes that
+        need each other to become ready (a Kafka quorum) are launched first, then awaited."""
+        self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             self._argv(), cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
+
+    def _await_ready(self, deadline: float, timeout: float) -> None:
+        """Until it logged `ready_line`, listens and `_ready()`; DevStackError (with the log tail)
+        when it exits or `deadline` passes first — never a hang."""
+        assert self.proc is not None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 self._fail(f"exited with code {self.proc.returncode}")
             try:
-                if (self._logged(self.ready_line, log_start) and _port_open(self.port) and self._ready()
+                if (self._logged(self.ready_line, self._log_start) and _port_open(self.port) and self._ready()
                         and self.proc.poll() is None):
                     return
             except Exception:  # noqa: BLE001 - not ready yet

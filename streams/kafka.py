@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
-__all__ = ["DEFAULT_BOOTSTRAP", "kafka_config", "make_producer", "make_consumer", "make_admin"]
+__all__ = ["DEFAULT_BOOTSTRAP", "kafka_config", "make_producer", "make_consumer", "make_admin",
+           "check_connection", "BrokerConnectionError"]
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 _ENV_PREFIX = "KAFKA_CONFIG_"
@@ -119,3 +121,38 @@ def make_consumer(group: str, bootstrap: str | None = None, **overrides: Any) ->
 
 def make_admin(bootstrap: str | None = None, **overrides: Any) -> AdminClient:
     return AdminClient(kafka_config(bootstrap, **overrides))
+
+
+class BrokerConnectionError(RuntimeError):
+    """The broker cannot be reached with this configuration (wrong credentials, TLS, address)."""
+
+
+_AUTH_CODES = frozenset({KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED, KafkaError._SSL,
+                         KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED})
+
+
+def check_connection(bootstrap: str | None = None, timeout: float = 20.0) -> None:
+    """Fail fast, and say why, when the broker cannot be used with the configured client settings:
+    an authentication or TLS failure raises BrokerConnectionError as soon as librdkafka reports it
+    (about a second), an unreachable broker after `timeout`. librdkafka itself would retry for
+    ever, so without this check wrong credentials look like a hang."""
+    errors: list[KafkaError] = []
+    conf = kafka_config(bootstrap, error_cb=errors.append)
+    admin = AdminClient(conf)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin.list_topics(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            return
+        except KafkaException as exc:
+            last: object = exc
+        admin.poll(0.1)  # serves error_cb
+        auth = [e for e in errors if e.code() in _AUTH_CODES or e.fatal()]
+        if auth:
+            raise BrokerConnectionError(
+                f"Kafka at {conf['bootstrap.servers']} refused the connection: {auth[-1].str()} (check the "
+                f"KAFKA_CONFIG_* settings: security.protocol, sasl.mechanism, sasl.username/password, ssl.ca.location)")
+        if time.monotonic() >= deadline:
+            shown = errors[-1].str() if errors else last
+            raise BrokerConnectionError(f"Kafka at {conf['bootstrap.servers']} not reachable within {timeout:.0f}s: "
+                                        f"{shown}")

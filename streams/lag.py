@@ -1,4 +1,7 @@
-"""Consumer-group lag that is right on Tansu and on Apache Kafka.
+"""Consumer-group lag that is right on Apache Kafka and on Tansu.
+
+On Apache Kafka (and any broker but Tansu) the end of a partition is its ListOffsets(latest): the
+high watermark, as documented. Only on Tansu, whose ListOffsets is wrong, is the end found by fetching:
 
 Tansu answers ListOffsets(latest) — and so `get_watermark_offsets` — with the base offset of the
 partition's LAST BATCH + 1 (12 records in 3 batches of 4 -> 9, 1 record -> 1, empty -> 0). The
@@ -7,9 +10,13 @@ high watermark in FETCH responses is right, and librdkafka reports it as the off
 max(ListOffsets latest - 1, low watermark) — on Tansu the start of the last batch, on Kafka the
 last record — and reading (at most one batch per partition) until each partition's EOF event.
 All partitions are probed at once by one consumer that never joins a group or commits.
+
+Which way is used: `HARMONY_END_OFFSETS=list-offsets|fetch|auto` (default auto: fetch when the
+cluster id is Tansu's "tansu_cluster", ListOffsets otherwise).
 """
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from typing import Iterable
@@ -22,6 +29,17 @@ __all__ = ["LagProbe", "true_end_offsets", "committed_offsets", "group_lag", "wa
 
 TP = tuple[str, int]
 _LATEST, _EARLIEST = -1, -2  # ListOffsets "timestamps"
+END_OFFSET_MODES = ("auto", "list-offsets", "fetch")
+
+
+def end_offset_mode(cluster_id: str | None, setting: str | None = None) -> str:
+    """"fetch" (Tansu: its ListOffsets is wrong) or "list-offsets" (every other broker)."""
+    setting = (setting if setting is not None else os.environ.get("HARMONY_END_OFFSETS", "auto")) or "auto"
+    if setting not in END_OFFSET_MODES:
+        raise ValueError(f"HARMONY_END_OFFSETS must be one of {', '.join(END_OFFSET_MODES)}, not {setting!r}")
+    if setting != "auto":
+        return setting
+    return "fetch" if (cluster_id or "").startswith("tansu") else "list-offsets"
 
 
 class LagProbe:
@@ -33,6 +51,13 @@ class LagProbe:
             **{"enable.partition.eof": True, "isolation.level": "read_uncommitted",
                "fetch.wait.max.ms": 10, **overrides})
         self._admin = make_admin(bootstrap)
+        self._mode: str | None = None
+
+    def mode(self, timeout: float = 10.0) -> str:
+        """How this probe finds a partition's end ("list-offsets" or "fetch"), decided once."""
+        if self._mode is None:
+            self._mode = end_offset_mode(self._consumer.list_topics(timeout=timeout).cluster_id)
+        return self._mode
 
     def close(self) -> None:
         self._consumer.close()
@@ -69,6 +94,8 @@ class LagProbe:
             return {}
         low = self._list_offsets(tps, _EARLIEST, timeout)
         high = self._list_offsets(tps, _LATEST, timeout)
+        if self.mode(timeout) == "list-offsets":
+            return {tp: (low[tp], high[tp]) for tp in tps}
         self._consumer.assign([TopicPartition(t, p, max(high[(t, p)] - 1, low[(t, p)], 0)) for t, p in tps])
         ends: dict[TP, int] = {}
         last_error: KafkaError | None = None

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 __all__ = ["TopicSpec", "TOPICS", "Topics", "create_topics", "default_partitions"]
 
 PartitionsRole = Literal["member", "global", "origin"]
+MAX_RECORD_BYTES = 11 * 1024 * 1024  # streams.worker.MAX_MESSAGE (10 MiB, its fetch limit) + room for headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,13 @@ class TopicSpec:
     @property
     def cleanup_policy(self) -> str:
         return "compact" if self.compacted else "delete"
+
+    def config(self) -> dict[str, str]:
+        """Topic configs set at creation. Every topic takes records a little larger than the worker's
+        fetch limit (10 MiB; Apache Kafka refuses more than ~1 MB by default, Tansu has no limit): an
+        input record that large is dead-lettered with its original bytes + origin headers, and a
+        rejected one may be echoed in its decision."""
+        return {"cleanup.policy": self.cleanup_policy, "max.message.bytes": str(MAX_RECORD_BYTES)}
 
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -126,7 +134,13 @@ def default_partitions() -> int:
     return int(os.environ.get("HARMONY_PARTITIONS", "6"))
 
 
-def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None, replication: int = 1,
+def default_replication() -> int:
+    """$HARMONY_REPLICATION_FACTOR, else -1: the broker's `default.replication.factor` (3 on a
+    production cluster, README "Production cluster"; Tansu has no replication and accepts -1)."""
+    return int(os.environ.get("HARMONY_REPLICATION_FACTOR", "-1"))
+
+
+def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None, replication: int | None = None,
                   timeout: float = 30.0) -> list[str]:
     """Create every topic (compacted ones with cleanup.policy=compact); existing ones are left as
     they are. Returns the names created now; returns after metadata shows all of them."""
@@ -136,9 +150,9 @@ def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None,
     from streams.kafka import make_admin
 
     partitions = partitions or default_partitions()
+    replication = replication or default_replication()
     admin = make_admin(bootstrap)
-    new = [NewTopic(name, spec.partitions or partitions, replication,
-                    config={"cleanup.policy": spec.cleanup_policy})
+    new = [NewTopic(name, spec.partitions or partitions, replication, config=spec.config())
            for name, spec in topics.specs()]
     created: list[str] = []
     for name, fut in admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout).items():

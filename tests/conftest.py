@@ -1,5 +1,10 @@
-"""Shared fixtures: one Tansu broker and one redis-server per test session (unless
+"""Shared fixtures: one broker and one redis-server per test session (unless
 KAFKA_BOOTSTRAP_SERVERS / REDIS_URL point at existing ones), unique names per test.
+
+`--broker=tansu|kafka|kafka3` (or HARMONY_TEST_BROKER) picks the session broker: Tansu (default,
+memory storage), Apache Kafka as one KRaft node, or a 3-node Apache Kafka cluster (replication 3,
+min.insync.replicas 2), started from the jars of tools/kafka (streams.kafka_broker; `make kafka`).
+`kafka_bootstrap` is its bootstrap string whichever it is; `broker_kind` says which it is.
 
 `--redis=cluster` (or HARMONY_TEST_REDIS=cluster) runs the tests against a 3-master Redis Cluster
 (streams.devstack.RedisCluster) instead: `redis_url` is then a cluster node's URL (the engine detects
@@ -12,16 +17,46 @@ import uuid
 import pytest
 
 
+BROKERS = ("tansu", "kafka", "kafka3")
+
+
+def broker_mode(config) -> str:
+    mode = config.getoption("--broker") or os.environ.get("HARMONY_TEST_BROKER") or "tansu"
+    if mode not in BROKERS:
+        raise pytest.UsageError(f"HARMONY_TEST_BROKER must be one of {', '.join(BROKERS)}, not {mode!r}")
+    return mode
+
+
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory):
-    """bootstrap.servers of the session broker (Tansu, memory storage)."""
+def broker_kind(request) -> str:
+    """"tansu", "kafka" (one Apache Kafka node) or "kafka3" (three)."""
+    return broker_mode(request.config)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(request, tmp_path_factory, broker_kind):
+    """bootstrap.servers of the session broker (--broker; Tansu with memory storage by default)."""
     configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if configured:
         yield configured
         return
-    from streams.devstack import TansuBroker
-    with TansuBroker(workdir=tmp_path_factory.mktemp("tansu")) as broker:
-        yield broker.bootstrap
+    if broker_kind == "tansu":
+        from streams.devstack import TansuBroker
+        with TansuBroker(workdir=tmp_path_factory.mktemp("tansu")) as broker:
+            yield broker.bootstrap
+        return
+    yield request.getfixturevalue("kafka_cluster").bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory, broker_kind):
+    """The session's Apache Kafka (streams.kafka_broker.KafkaCluster): 1 node, or 3 with --broker=kafka3."""
+    if broker_kind == "tansu":
+        pytest.skip("needs --broker=kafka or kafka3")
+    from streams.kafka_broker import KafkaCluster
+    with KafkaCluster(nodes=3 if broker_kind == "kafka3" else 1,
+                      workdir=tmp_path_factory.mktemp("kafka")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
@@ -34,9 +69,16 @@ def redis_server(tmp_path_factory):
 
 
 def pytest_addoption(parser):
+    parser.addoption("--broker", choices=BROKERS, default=None,
+                     help="broker for the tests: tansu (default), kafka (one Apache Kafka KRaft node) or kafka3 "
+                          "(three nodes, RF 3, min.insync.replicas 2) (also: HARMONY_TEST_BROKER)")
     parser.addoption("--redis", choices=("single", "cluster"), default=None,
                      help="Redis for the tests: one redis-server (default) or a 3-master Redis Cluster "
                           "(also: HARMONY_TEST_REDIS=cluster)")
+
+
+def pytest_report_header(config):
+    return f"broker: {broker_mode(config)}, redis: {redis_mode(config)}"
 
 
 def redis_mode(config) -> str:

@@ -91,8 +91,9 @@ def _alive(pid: int) -> bool:
 
 
 class DevStack:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, broker: str = "tansu"):
         self.workdir = workdir
+        self.broker = broker  # `harmony dev --broker`: tansu, or kafka in the Apache Kafka pass
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("KAFKA_", "HARMONY_")) and k not in ("REDIS_URL", "SCHEMA_REGISTRY_URL")}
         self.env["PYTHONUNBUFFERED"] = "1"
@@ -106,7 +107,7 @@ class DevStack:
 
     def start(self, timeout: float = 120.0) -> None:
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([*HARMONY, "dev"], cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([*HARMONY, "dev", "--broker", self.broker], cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while True:
@@ -168,9 +169,10 @@ class DevStack:
 
 
 @pytest.fixture(scope="module")
-def dev(tmp_path_factory):
-    """`harmony dev` running, with every example file published and processed."""
-    stack = DevStack(tmp_path_factory.mktemp("walkthrough"))
+def dev(tmp_path_factory, broker_kind):
+    """`harmony dev` running (`--broker kafka` in the Apache Kafka pass), with every example file
+    published and processed."""
+    stack = DevStack(tmp_path_factory.mktemp("walkthrough"), "tansu" if broker_kind == "tansu" else "kafka")
     try:
         stack.start()
         for topic, name in FIRST_BATCH:
@@ -248,7 +250,7 @@ def test_bad_lines_are_reported_and_not_sent(dev, tmp_path):
 def test_ctrl_c_stops_everything(dev):
     """Last in this module: stops the stack the other tests use."""
     names = " ".join(dev.children.values())
-    assert "redis-server" in names and "tansu" in names, dev.children
+    assert "redis-server" in names and ("tansu" if dev.broker == "tansu" else "kafka.Kafka") in names, dev.children
     dev_env = dev.workdir / ".harmony" / "dev.env"
     assert dev_env.exists()
     took = dev.interrupt()
@@ -265,7 +267,7 @@ def test_second_run_in_the_same_directory(dev):
     the first run (its partition positions would make the worker skip the new records)."""
     if dev.proc.poll() is None:
         dev.interrupt()
-    again = DevStack(dev.workdir)
+    again = DevStack(dev.workdir, dev.broker)
     again.log_path = dev.workdir / "harmony-dev-2.log"
     try:
         again.start()

@@ -1,4 +1,4 @@
-"""Smoke test of `harmony bench`: a small run (its own Tansu + redis-server) must produce every section
+"""Smoke test of `harmony bench`: a small run (its own Tansu, or Apache Kafka in the Kafka pass, + redis-server) must produce every section
 of the JSON report with positive numbers, and a single reference worker must agree on every balance."""
 from __future__ import annotations
 
@@ -13,16 +13,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.timeout(120)
-def test_bench_smoke(tmp_path):
+@pytest.mark.timeout(200)
+def test_bench_smoke(tmp_path, broker_kind):
+    broker = "tansu" if broker_kind == "tansu" else "kafka"
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "REDIS_", "HARMONY_"))}
     env["PYTHONPATH"] = str(REPO)
-    argv = [sys.executable, "-m", "streams.cli", "bench", "--private", "--events", "2000", "--members", "200",
+    argv = [sys.executable, "-m", "streams.cli", "bench", "--private", "--broker", broker, "--events", "2000", "--members", "200",
             "--naive-events", "300", "--latency-rate", "200", "--latency-seconds", "2", "--latency-sweep", "100",
             "--check",
             "--json", str(out)]
-    run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=110)
+    run = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=190)
     assert run.returncode == 0, f"bench failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     res = json.loads(out.read_text())
 
@@ -52,4 +53,5 @@ def test_bench_smoke(tmp_path):
     assert res["engine"]["events"] == 2000 and res["balances"]["members"] == 200
     assert res["check"]["ok"] and res["check"]["compared_members"] == 200, res["check"]
     assert res["balances"]["members_with_held_inputs"] == 0
+    assert broker in res["environment"]["started"], res["environment"]
     assert "engine / naive" in run.stdout and "p99" in run.stdout and "% of the ceiling" in run.stdout
