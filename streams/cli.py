@@ -14,7 +14,7 @@ from pathlib import Path
 
 # commands that do not need the engine's addresses (dev starts its own; bench starts private ones
 # unless they are configured; docs only reads the schemas)
-NO_ENGINE = {"dev", "bench", "docs"}
+NO_ENGINE = {"dev", "bench", "docs", "api-token"}
 
 
 def locate_engine(args) -> None:

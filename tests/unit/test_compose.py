@@ -35,7 +35,7 @@ def _kafka_key(prop: str) -> str:
 
 
 def test_services_are_the_expected_ones():
-    assert set(SERVICES) == {*KAFKA, "redis", "topics", "worker"}
+    assert set(SERVICES) == {*KAFKA, "redis", "topics", "worker", "prometheus", "grafana"}
     assert set(ENGINE) == {"topics", "worker"}
     assert len(KAFKA) in (1, 3)
 
@@ -124,3 +124,21 @@ def test_redis_keeps_an_append_only_file():
     assert cmd[cmd.index("--appendonly") + 1] == "yes"
     assert cmd[cmd.index("--appendfsync") + 1] in ("everysec", "always")
     assert any(v.endswith(":/data") for v in SERVICES["redis"]["volumes"])
+
+
+def test_worker_api_has_tokens_and_prometheus_scrapes_it():
+    """The worker listens on all addresses in its container, which the API refuses without a token
+    file (streams/auth.py check_bind); Prometheus scrapes every replica's open /metrics."""
+    from streams.auth import TokenBook
+    env = SERVICES["worker"]["environment"]
+    mounted = dict(v.split(":")[:2][::-1] for v in SERVICES["worker"]["volumes"])
+    host_file = mounted[env["HARMONY_API_TOKENS_FILE"]]
+    book = TokenBook.load(ROOT / host_file)
+    assert book.identify("compose-office-token").role == "office"
+    assert book.identify("compose-member-app-token").role == "member-app"
+    assert "HARMONY_METRICS_PROTECTED" not in env
+    prom = yaml.safe_load((ROOT / "ops/prometheus/prometheus.yml").read_text())
+    (job,) = prom["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    (sd,) = job["dns_sd_configs"]
+    assert sd["names"] == ["worker"] and sd["port"] == Settings().web_port
