@@ -71,7 +71,9 @@ class OfficeOracle:
         if self.claimed.get(sid) == mid:
             return result("REJECTED", "ALREADY_CREDITED")
         p = self.walkins.get(sid)
-        if p is None:
+        # a memberless charge is kept until the end of the day after its claim window, on the
+        # scenario's clock; after that it (and who claimed it) is forgotten
+        if p is None or (self.o.today - date.fromisoformat(p["business_date"])).days > WINDOW + 1:
             return result("REJECTED", "CHARGE_NOT_FOUND")
         if sid in self.claimed:
             return result("REJECTED", "ALREADY_CREDITED")

@@ -155,11 +155,13 @@ class Scenario:
         return items
 
     def walkins(self, year: int) -> list:
-        """Stays posted without a membership number (kept for claims); from 2027, so that the engine's
-        clock (today) keeps them: a claim window is counted from the business date."""
+        """Stays posted without a membership number (kept for claims), from 2027. They are published at
+        the scenario's clock (31 December), and the engine keeps a memberless charge only until its
+        claim window ends (counted from the business date, on the engine's clock): so their business
+        dates are in the second half of the year, still in the window when they arrive."""
         rng, items = self.rng, []
         for _ in range(25 if year >= 2027 else 0):
-            bd = _day(rng, date(year, 1, 1), date(year, 11, 30)).isoformat()
+            bd = _day(rng, date(year, 7, 10), date(year, 12, 20)).isoformat()
             nights = rng.randint(1, 3)
             p = posting(self._id("W"), None, str(nights * rng.randint(15_000, 50_000)), nights=nights, bdate=bd,
                         hotel=rng.choice(["OKURA-TOKYO", "OKURA-FUKUOKA", "NIKKO-NARITA"]), channel="DIRECT")

@@ -20,6 +20,7 @@ from streams.cli_tail import tail
 from tests.harness import (Publisher, RunningWorker, bill, decoded, enrollment, fx_rate, posting, read_topic,
                            redemption, settings_for, wait_processed)
 from tests.integration.test_exclusions import Clock
+from tests.office_support import adjustment, claim
 
 
 @pytest.fixture
@@ -51,6 +52,8 @@ def test_tail_decodes_every_topic(kafka_bootstrap, redis_url, redis_clean, topic
     with RunningWorker(s):
         wait_processed(s)
         pub.send("redemptions", redemption("T-R1", "OHT0001", "BREAKFAST_ADULT"))
+        pub.send("adjustments", adjustment("T-A1", "OHT0001", 500))  # members.adjustments(.results).v1
+        pub.send("claims", claim("T-K1", "OHT0001", "T-NONE"))  # charges.claims.v1 (CHARGE_NOT_FOUND)
         pub.flush()
         wait_processed(s)
         jobs = Worker(s)

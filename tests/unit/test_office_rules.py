@@ -116,9 +116,9 @@ def _walk_in(pid="W-1", amount="50000", bd=date(2026, 5, 1)) -> KeptCharge:
     return KeptCharge("P:" + pid, "pms.folio-postings.v1", b"raw-" + pid.encode(), ev, "fp-" + pid)
 
 
-def claim(m, cid, kept, at="2026-05-20T10:00:00+09:00", other=False):
+def claim(m, cid, kept, at="2026-05-20T10:00:00+09:00", other=False, ctx=CTX):
     c = ChargeClaim(cid, "M1", kept.source_id if kept else "NOPE", datetime.fromisoformat(at))
-    m.handle_claim(c, cid.encode(), "fp-" + cid, CTX, "charges.claims.v1", kept, other)
+    m.handle_claim(c, cid.encode(), "fp-" + cid, ctx, "charges.claims.v1", kept, other)
     return m.effects.decisions[-1]
 
 
@@ -138,7 +138,12 @@ def test_a_claim_earns_what_the_charge_would_have_earned():
 def test_claims_rejected_with_reasons():
     assert claim(member(), "C1", None).reason == "CHARGE_NOT_FOUND"
     assert claim(member(), "C1", _walk_in(), other=True).reason == "ALREADY_CREDITED"
-    assert claim(member(), "C1", _walk_in(bd=date(2025, 11, 1))).reason == "CLAIM_WINDOW_PASSED"
-    assert claim(member(), "C1", _walk_in(bd=date(2024, 12, 31)), at="2025-01-02T10:00:00+09:00").reason \
-        == "BEFORE_ENROLLMENT"
+    # 181 days after the business date: past the window, but still kept (until the end of the day
+    # after it, on the engine's clock: CTX.now is 2026-06-01) -> the window is the reason
+    assert claim(member(), "C1", _walk_in(bd=date(2025, 12, 2)), at="2026-06-01T09:00:00+09:00").reason \
+        == "CLAIM_WINDOW_PASSED"
+    # a year later the charge is gone for the engine, whatever Redis still holds
+    assert claim(member(), "C1", _walk_in(bd=date(2025, 5, 1))).reason == "CHARGE_NOT_FOUND"
+    assert claim(member(), "C1", _walk_in(bd=date(2024, 12, 31)), at="2025-01-02T10:00:00+09:00",
+                 ctx=dataclasses.replace(CTX, now=datetime(2025, 1, 2, 12, tzinfo=JST))).reason == "BEFORE_ENROLLMENT"
     assert claim(Member("M1"), "C1", _walk_in()).reason == "UNKNOWN_MEMBER"
