@@ -31,7 +31,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
 from processors.fx import FxTable, rate_problem
 from processors.model import FxRate
@@ -89,7 +89,7 @@ class FxReader:
         loaded = self.history.load_into(self.table)
         md = consumer.list_topics(self.topic, timeout=10)
         parts = sorted(md.topics[self.topic].partitions) if self.topic in md.topics else []
-        committed = consumer.committed([TopicPartition(self.topic, p) for p in parts], timeout=10) if parts else []
+        committed = _committed(consumer, [TopicPartition(self.topic, p) for p in parts]) if parts else []
         self.handled = {tp.partition: max(tp.offset, 0) for tp in committed}
         consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in parts])
         buffered: dict[int, list] = {p: [] for p in parts}
@@ -180,3 +180,24 @@ class FxReader:
         if problem:
             return (problem if problem.startswith("KeyMismatch") else f"InvalidRate: {problem}"), None
         return None, rate
+
+
+# the group coordinator may still be loading right after a broker (re)start (Apache Kafka answers
+# NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS for a few seconds; Tansu never does)
+_COORDINATOR_NOT_READY = (KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+                          KafkaError.COORDINATOR_NOT_AVAILABLE)
+
+
+def _committed(consumer, parts: list[TopicPartition], timeout: float = 30.0) -> list[TopicPartition]:
+    """The group's committed offsets, waiting while the coordinator is not ready (up to ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.committed(parts, timeout=10)
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else None
+            code = err.code() if isinstance(err, KafkaError) else None
+            if code not in _COORDINATOR_NOT_READY or time.monotonic() > deadline:
+                raise
+            log.info("FX reader: group coordinator not ready (%s); retrying", err)
+            time.sleep(0.5)

@@ -38,14 +38,23 @@ def browser():
 def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, redis_clean, topics, unique,
                                            tmp_path):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from selenium.common.exceptions import WebDriverException
 
     def submit(button_id: str) -> None:
         """Click and wait for the next page (the form posts, the server redirects)."""
         old = b.find_element(By.TAG_NAME, "html")
         b.find_element(By.ID, button_id).click()
-        WebDriverWait(b, 60).until(EC.staleness_of(old))
+
+        def left(driver) -> bool:  # the old page is gone: stale, or (Chromium, mid-navigation) no such node
+            try:
+                old.is_enabled()
+                return False
+            except WebDriverException:  # StaleElementReferenceException is one
+                return True
+        WebDriverWait(b, 60).until(left)
+        WebDriverWait(b, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
     bd = datetime.now(JST).date() - timedelta(days=10)
     pub = Publisher(kafka_bootstrap, topics)
     pub.send("enrollments", enrollment("OH0000042", (bd - timedelta(days=90)).isoformat()))
