@@ -35,8 +35,8 @@ def candidate_ids(claim: ChargeClaim) -> list[str]:
     return ["P:" + s, "B:" + s]
 
 
-def handle_claim(m: "Member", claim: ChargeClaim, fp: str, raw: bytes, topic: str, kept: KeptCharge | None,
-                 claimed_by_other: bool, ctx: "Context") -> None:
+def handle_claim(m: Member, claim: ChargeClaim, fp: str, raw: bytes, topic: str, kept: KeptCharge | None,
+                 claimed_by_other: bool, ctx: Context) -> None:
     csid = claim.claim_source_id
     rec = m.src.get(csid)
     if rec is not None:
@@ -60,8 +60,8 @@ def _subject(kept: KeptCharge | None, claim: ChargeClaim, topic: str) -> dict:
             "tp": kept.topic}
 
 
-def _decide(m: "Member", claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge | None,
-            claimed_by_other: bool, ctx: "Context") -> SourceRecord:
+def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge | None,
+            claimed_by_other: bool, ctx: Context) -> SourceRecord:
     subject = _subject(kept, claim, topic)
 
     def rejected(reason: str) -> SourceRecord:
@@ -104,7 +104,7 @@ def _corrects(ev) -> str | None:
     return f"B:{ev.voids_bill_id}" if getattr(ev, "voids_bill_id", None) else None
 
 
-def _replay(m: "Member", claim: ChargeClaim, rec: SourceRecord, topic: str, moves: bool = True) -> None:
+def _replay(m: Member, claim: ChargeClaim, rec: SourceRecord, topic: str, moves: bool = True) -> None:
     """The claim's decision (and, for a redelivered claim, the ledger entries of the charge)."""
     s = json.loads(rec.detail or "{}")
     sid, at = s.get("c", ""), datetime.fromisoformat(s["t"])

@@ -5,10 +5,11 @@ Errors name the file, the key and the reason.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from .office_config import OfficeRules, office_rules
 
@@ -98,7 +99,7 @@ class ProgramConfig:
         return self.rate_plans.get(code)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> "ProgramConfig":
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> ProgramConfig:
         return _Loader(source).load(data)
 
 

@@ -23,10 +23,8 @@ from datetime import date
 from decimal import Decimal
 
 from processors.config import Hotel, ProgramConfig
-from processors.fx import (JPY, FxTable, add_exact, floor_div, floor_int, mul_exact, to_jpy,
-                          valid_currency)
-from processors.model import (BillLine, Category, ChargeAssessment, FolioPosting, FxRate, Outcome,
-                              PosBill, Reason)
+from processors.fx import JPY, FxTable, add_exact, floor_div, floor_int, mul_exact, to_jpy, valid_currency
+from processors.model import BillLine, Category, ChargeAssessment, FolioPosting, FxRate, Outcome, PosBill, Reason
 
 MIN_BUSINESS_DATE = date(2000, 1, 1)
 MAX_BUSINESS_DATE = date(2099, 12, 31)

@@ -7,10 +7,19 @@ integer coefficients, so the ambient ``decimal`` context precision never rounds 
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from collections.abc import Iterator
 from datetime import date
-from decimal import (MAX_EMAX, MIN_EMIN, ROUND_FLOOR, Context, Decimal, DivisionByZero, Inexact,
-                     InvalidOperation, Overflow)
-from typing import Iterator
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_FLOOR,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 
 from processors.model import FxRate
 

@@ -9,22 +9,29 @@ publish (``effects``). Idempotency: an input whose source id is already recorded
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable
 
-from . import corrections
+from . import corrections, year_end
 from . import lots as lot_ops
 from .config import ProgramConfig
 from .earning import assess_bill, assess_posting, bonus_points
-from .fx import JPY, mul_exact
-from .fx import FxTable
-from .model import (ChargeAssessment, FolioPosting, Lots, MemberEnrollment, Outcome, PosBill, Qualifying,
-                    Reason, RedemptionRequest)
-from .outcomes import (DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged)
+from .fx import JPY, FxTable, mul_exact
+from .model import (
+    ChargeAssessment,
+    FolioPosting,
+    Lots,
+    MemberEnrollment,
+    Outcome,
+    PosBill,
+    Qualifying,
+    Reason,
+    RedemptionRequest,
+)
+from .outcomes import DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged
 from .records import Entry, HeldEvent, SourceRecord
-from . import year_end
 from .redemption import quote
 from .status import status_on
 from .validity import expires_at, expiry_date, jst_date

@@ -3,8 +3,9 @@ missing-points claims. Read from the optional ``[adjustments]`` and ``[claims]``
 program configuration; every value has a default, so older configuration files stay valid."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 ADJUSTMENT_REASONS = ("GOODWILL", "SERVICE_RECOVERY", "MIGRATION", "CORRECTION", "OTHER")
 

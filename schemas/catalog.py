@@ -8,12 +8,13 @@ Nothing is read at import; :func:`load` reads the files once, on first use.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import fastavro
 from fastavro.schema import to_parsing_canonical_form

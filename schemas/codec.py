@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Mapping
 from io import BytesIO
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import fastavro
 from fastavro import schemaless_reader, schemaless_writer
@@ -23,8 +24,8 @@ from fastavro.read import SchemaResolutionError
 
 from . import catalog, fastread, fastwrite
 from .catalog import Schema
-from .explain import first_problem
 from .errors import CodecError, DecodeError, EncodeError, RegistryError
+from .explain import first_problem
 from .registry import RegistryClient
 
 __all__ = ["Codec", "CodecError", "DecodeError", "EncodeError", "RegistryError", "SINGLE_OBJECT_MAGIC"]
@@ -75,7 +76,7 @@ class Codec:
         self._fast_last = self._fast_dicts  # the table decode_domain used last
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Codec":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Codec:
         """A codec using ``SCHEMA_REGISTRY_URL`` when set (and not empty)."""
         env = os.environ if env is None else env
         return cls((env.get("SCHEMA_REGISTRY_URL") or "").strip() or None)

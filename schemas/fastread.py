@@ -57,14 +57,16 @@ import dataclasses
 import struct
 import threading
 import types
-from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_EVEN, Context, Decimal as _Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow
+from decimal import Decimal as _Decimal
+from typing import Any
 
 __all__ = ["UnsupportedSchema", "CorruptData", "compile_decoder", "decoder", "generated_source", "problem",
            "build", "EPOCH"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
 _PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
@@ -722,7 +724,7 @@ def _bench_bodies(count: int = 1000) -> dict[str, list[bytes]]:
     from . import catalog
     rnd = random.Random(7)
     schemas = catalog.load()
-    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
     cats = ["ROOM", "FOOD_BEVERAGE", "OTHER_SERVICE", "TAX", "SERVICE_CHARGE", "SHOPPING_ARCADE"]
     chans = ["RESERVATION_CENTER", "OFFICIAL_WEBSITE", "DIRECT", "TRAVEL_AGENCY", "OTHER"]
 

@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import struct
 import threading
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from io import BytesIO
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["UnsupportedSchema", "compile_encoder", "encoder", "generated_source", "EPOCH"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = EPOCH.date().toordinal()  # 719163
 
 _PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
@@ -198,7 +199,7 @@ class _Block:
     def emit(self, line: str, extra: int = 0) -> None:
         self.lines.append("    " * (self.indent + extra) + line)
 
-    def child(self, extra: int = 1) -> "_Block":
+    def child(self, extra: int = 1) -> _Block:
         return _Block(self.indent + extra)
 
 
@@ -530,7 +531,7 @@ def encoder(schema) -> Callable[..., bytes]:
 def _bench_records() -> dict[str, dict]:
     from datetime import date
     from decimal import Decimal
-    t0 = datetime(2026, 3, 1, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 1, 3, 4, 5, 678000, tzinfo=UTC)
     return {
         "ChargeDecision": dict(
             decision_id="P:PMS-TYO01-00012345", source_id="P:PMS-TYO01-00012345",
@@ -554,6 +555,7 @@ def _bench_records() -> dict[str, dict]:
 
 def main(number: int = 100_000, repeat: int = 7) -> None:
     import timeit
+
     from .codec import Codec
     codec = Codec()
     print(f"{'record':16} {'encode µs':>10} {'trusted µs':>11} {'body only µs':>13}  speed-up")

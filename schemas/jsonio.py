@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -171,7 +171,7 @@ def _timestamp(v: Any, path: str) -> datetime:
     if ts.utcoffset() is None:
         raise RecordError(path, f"timestamp without UTC offset: {v!r} (add Z or +09:00)")
     try:
-        ts = ts.astimezone(timezone.utc)
+        ts = ts.astimezone(UTC)
     except (OverflowError, ValueError):
         raise RecordError(path, f"timestamp out of range: {v!r}") from None
     return ts.replace(microsecond=ts.microsecond // 1000 * 1000)

@@ -115,8 +115,7 @@ def run(b: Bench) -> dict:
 
 # ---------------------------------------------------------------------------------------- main
 def main(args) -> int:
-    from .devstack import RedisServer, TansuBroker
-    from .devstack import DevStackError
+    from .devstack import DevStackError, RedisServer, TansuBroker
     from .kafka_broker import KafkaCluster
 
     args.zipf = getattr(args, "zipf", 0.8)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import gc_tuning
 from .bench_base import Bench
@@ -50,7 +50,7 @@ def ceiling_phase(b: Bench, E: Topics, fx: list[SimMessage], enrollments: list[S
     for m in fx:
         rates.add(codec.decode_domain(m.value, DOMAIN_CLASSES)[1])
     cfg = ConfigFile(Settings().config_path)()
-    ctx = Context(cfg, rates, datetime.now(timezone.utc))
+    ctx = Context(cfg, rates, datetime.now(UTC))
     engine = Engine(E, codec, None, lambda: cfg, rates, Metrics())
     members: dict[str, Member] = {}
     wanted = {m.member_id for m in sample}

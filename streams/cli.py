@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # commands that do not need the engine's addresses (dev starts its own; bench starts private ones
@@ -107,6 +107,7 @@ def cmd_worker(args) -> int:
 def run_plain_worker(s) -> int:
     """The batch loop alone (no web server, no timers): for benchmarks and fault-injection tests."""
     import threading
+
     from .worker import Worker
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -177,7 +178,7 @@ def cmd_close_year(args) -> int:
 
 def _now() -> datetime:
     """The current instant (aware, UTC); job dates derive from it in JST, never the host's zone."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def cmd_expire(args) -> int:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
 from processors.earning import assess_bill, assess_posting
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import FolioPosting, Outcome, PosBill, Reason, RedemptionRequest
+from processors.model import FolioPosting, PosBill, Reason
 from processors.outcomes import Decision, Effects
 from schemas.codec import Codec, DecodeError
 
@@ -78,7 +79,7 @@ class Engine:
         self.config_source = config_source  # () -> ProgramConfig (hot-reloaded)
         self.fx = fx
         self.metrics = metrics
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.out = OutputBuilder(topics, codec)
         self.record_names = {topics.postings: "FolioPosting", topics.bills: "PosBill", topics.fx: "FxRate",
                              topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest",

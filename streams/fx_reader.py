@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import date, datetime, time as dtime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from datetime import time as dtime
 
 from processors.model import JST
 
@@ -87,7 +88,7 @@ def refresher(redis_of: Callable[[], object], clock: Callable[[], datetime] | No
         if redis is None or time.monotonic() < state["next"]:
             return
         state["next"] = time.monotonic() + min_interval
-        now = clock() if clock else datetime.now(timezone.utc)
+        now = clock() if clock else datetime.now(UTC)
         try:
             counts, oldest = held_summary(redis, now)
             jobs = {name: redis.hgetall(f"jobs:last:{name}") for name in JOBS}

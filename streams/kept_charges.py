@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Iterable
+from time import time as time_now
+from typing import Any
 
 import orjson
-from time import time as time_now
 
 from processors.model import JST, FolioPosting
 from processors.office_model import KeptCharge
 
 from .events import fingerprint
 from .redis_batch import Batch
+
 
 def charge_key(sid: str) -> str:
     return "kc:{" + sid + "}"

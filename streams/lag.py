@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 
@@ -62,7 +62,7 @@ class LagProbe:
     def close(self) -> None:
         self._consumer.close()
 
-    def __enter__(self) -> "LagProbe":
+    def __enter__(self) -> LagProbe:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-
-import orjson
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any
+
+import orjson
 
 from processors.member import Member
 from processors.model import Qualifying

@@ -1,7 +1,7 @@
 """The member as the API and `harmony member show` present it (interfaces.md)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from processors.member import Member
 from processors.model import JST
@@ -16,7 +16,7 @@ def member_json(store: MemberStore, member_id: str, today: date | None = None, l
     if not store.exists(member_id):
         return None
     m: Member = store.load(member_id)
-    today = today or jst_date(datetime.now(timezone.utc))
+    today = today or jst_date(datetime.now(UTC))
     status, until = current_status(m, today)
     upcoming = {str(py): st for py, st in sorted(m.statuses.items()) if date(py, 4, 1) > today}
     return {

@@ -14,8 +14,8 @@ import orjson
 from aiohttp import web
 
 from . import auth
-from .openapi import openapi_document
 from .office_requests import OfficeClient
+from .openapi import openapi_document
 
 log = logging.getLogger(__name__)
 MAX_ID = 64

@@ -21,8 +21,8 @@ from schemas.codec import Codec
 
 from .fx_reader import HISTORY_KEY as FX_HISTORY
 from .kafka import make_consumer
-from .lag import true_end_offsets
 from .kept_charges import restore as restore_kept
+from .lag import true_end_offsets
 from .member_store import LEDGER_KEEP, member_keys
 from .redis_batch import Batch
 from .redis_client import connect

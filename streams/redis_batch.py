@@ -6,7 +6,8 @@ Results come back in the order the commands were added.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError

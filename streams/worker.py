@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
@@ -321,7 +321,7 @@ class FaultPoints:
         self.target, self.after, self.seen = point, after, 0
 
     @classmethod
-    def from_env(cls) -> "FaultPoints":
+    def from_env(cls) -> FaultPoints:
         import os
         return cls(os.environ.get("HARMONY_CRASH_AT") or None, int(os.environ.get("HARMONY_CRASH_AFTER", "1")))
 
@@ -341,4 +341,4 @@ def fx_reader_group(group: str) -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

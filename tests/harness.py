@@ -1,12 +1,8 @@
 """Test helpers: run the engine's worker against the session broker/Redis, publish, wait, read state."""
 from __future__ import annotations
 
-import json
 import threading
 import time
-from datetime import date, datetime, timezone
-from decimal import Decimal
-from pathlib import Path
 
 from schemas.codec import Codec
 from schemas.jsonio import from_json
@@ -43,7 +39,7 @@ class RunningWorker:
         except BaseException as exc:  # surfaced by stop()
             self.error = exc
 
-    def __enter__(self) -> "RunningWorker":
+    def __enter__(self) -> RunningWorker:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         if not self.worker.ready.wait(60):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
@@ -26,8 +26,9 @@ from tests.harness import Publisher, RunningWorker, settings_for, wait_processed
 
 def redis_db_url(url: str, db: int) -> str:
     """``url`` on database ``db``; a Redis Cluster has database 0 only, so its URL is kept as is."""
-    from streams.redis_client import connect
     from redis.cluster import RedisCluster
+
+    from streams.redis_client import connect
     probe = connect(url)
     try:
         if isinstance(probe, RedisCluster):
@@ -76,6 +77,7 @@ def read_new(bootstrap: str, topic: str, starts: dict[int, int] | None = None, t
 def recreate_topic(bootstrap: str, topic: str, compacted: bool = True) -> None:
     """Delete ``topic`` and create it again, empty (the default partition count)."""
     from confluent_kafka.admin import AdminClient, NewTopic
+
     from streams.topics import default_partitions
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.delete_topics([topic])[topic].result()
@@ -101,9 +103,9 @@ class LifecycleEnv:
         self._offsets: dict[str, dict[tuple[int, int], dict]] = defaultdict(dict)
         # the engine's clock for the worker and the jobs: real time unless a scenario sets ``now``
         self.now: datetime | None = None
-        self.clock = lambda: self.now or datetime.now(timezone.utc)
+        self.clock = lambda: self.now or datetime.now(UTC)
 
-    def __enter__(self) -> "LifecycleEnv":
+    def __enter__(self) -> LifecycleEnv:
         self.redis = connect_flushed(self.redis_url)
         create_topics(self.bootstrap, self.topics)
         self.pub = Publisher(self.bootstrap, self.topics)

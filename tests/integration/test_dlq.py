@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from schemas.codec import Codec
 from schemas.jsonio import from_json
-from tests.harness import (Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for,
-                           wait_processed)
+from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for, wait_processed
 from tests.integration import checks
 
 MEMBER = "OHD00001"

@@ -32,9 +32,9 @@ import pytest
 
 from tests.harness import bill, enrollment, fx_rate, posting, redemption
 from tests.lifecycle_oracle import JST, Oracle
+from tests.lifecycle_support import LifecycleEnv
 from tests.office_oracle import OfficeOracle
 from tests.office_support import adjustment, claim
-from tests.lifecycle_support import LifecycleEnv
 
 SEED = 20261125
 MEMBERS = [f"MY{i:03d}" for i in range(200)]

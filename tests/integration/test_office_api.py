@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from processors.model import JST
-from tests.harness import Publisher, enrollment, posting, wait_processed, settings_for
-from tests.office_server import HARMONY, ROOT, OfficeServer, request
 from tests import office_support  # noqa: F401 - registers the office topics with the harness
+from tests.harness import Publisher, enrollment, posting, settings_for, wait_processed
+from tests.office_server import HARMONY, ROOT, OfficeServer, request
 
 
 @pytest.fixture

@@ -10,8 +10,17 @@ from __future__ import annotations
 from datetime import date
 
 from streams import jobs
-from tests.harness import (Publisher, RunningWorker, bill, decoded, enrollment, fx_rate, posting, settings_for,
-                           wait_processed)
+from tests.harness import (
+    Publisher,
+    RunningWorker,
+    bill,
+    decoded,
+    enrollment,
+    fx_rate,
+    posting,
+    settings_for,
+    wait_processed,
+)
 from tests.integration import checks
 
 V8_LINES = [("FOOD", "10000"), ("BEVERAGE", "3333"), ("SERVICE_CHARGE", "1333"), ("TAX", "1467")]

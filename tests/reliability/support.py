@@ -38,7 +38,7 @@ class WorkerProc:
         self.log_path = Path(log_dir) / f"{name}.log"
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "WorkerProc":
+    def start(self) -> WorkerProc:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 
 import fastavro
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processors.model import BillLine, FolioPosting, PosBill
@@ -24,7 +24,7 @@ from schemas.fastread import CorruptData, UnsupportedSchema, compile_decoder
 from streams.events import DOMAIN_CLASSES, RECORD_CLASSES, to_domain
 from tests.unit.test_codec import SAMPLES  # one valid record of each type
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SCHEMAS = catalog.load()
 NAMES = sorted(SCHEMAS)

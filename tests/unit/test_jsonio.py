@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from schemas.codec import Codec
 from schemas.jsonio import RecordError, from_json, to_json
 
-UTC = timezone.utc
+UTC = UTC
 
 JSON_SAMPLES: dict[str, dict] = {
     "FolioPosting": {

@@ -21,7 +21,7 @@ import pytest
 from processors.config import ProgramConfig
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import JST, FolioPosting, MemberEnrollment, PosBill, BillLine, Qualifying, RedemptionRequest
+from processors.model import JST, BillLine, FolioPosting, MemberEnrollment, PosBill, Qualifying, RedemptionRequest
 from processors.outcomes import Effects
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "program.toml"

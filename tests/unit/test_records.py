@@ -3,7 +3,8 @@ from datetime import date
 from decimal import Decimal
 
 import orjson
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processors.records import Entry, SourceRecord
 
