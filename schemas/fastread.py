@@ -777,48 +777,48 @@ def main(repeat: int = 7, number: int = 20) -> None:
     cols = ["fastavro", "+to_domain", "decode+to_domain", "decode_fast", "decode_domain", "(steady)",
             "(cold caches)"]
     print(f"{'µs/record':14}" + "".join(f"{c:>18}" for c in cols))
+    decode, fast, domain = codec.decode, codec.decode_fast, codec.decode_domain
     for name, items in _bench_bodies().items():
         parsed = schemas[name].parsed
         framed = [codec._so_header[name] + b for b in items]
-        decode, fast, domain = codec.decode, codec.decode_fast, codec.decode_domain
         for b in framed:  # same results
             assert fast(b) == decode(b) and domain(b, DOMAIN_CLASSES) == (name, to_domain(*decode(b)))
         t = fastread._tables()
         caches = [t["dates"], t["dates3"], t["instants"], t["buckets"], *t["decimals"].values()]
 
-        def fa():
+        def fa(items=items, parsed=parsed):
             for b in items:
                 schemaless_reader(BytesIO(b), parsed, None)
 
-        def fa_dom():
+        def fa_dom(items=items, parsed=parsed, name=name):
             for b in items:
                 to_domain(name, schemaless_reader(BytesIO(b), parsed, None))
 
-        def dec_dom():
+        def dec_dom(framed=framed):
             for b in framed:
                 to_domain(*decode(b))
 
-        def dec_fast():
+        def dec_fast(framed=framed):
             for b in framed:
                 fast(b)
 
-        def dec_domain():
+        def dec_domain(framed=framed):
             for b in framed:
                 domain(b, DOMAIN_CLASSES)
 
-        def steady():  # caches cleared once per pass: repeated values hit, unique amounts miss
+        def steady(framed=framed, caches=caches):  # caches cleared once per pass: repeated values hit, unique amounts miss
             for c in caches:
                 c.clear()
             for b in framed:
                 domain(b, DOMAIN_CLASSES)
 
-        def cold():  # worst case: every date, instant and amount a miss
+        def cold(framed=framed, caches=caches):  # worst case: every date, instant and amount a miss
             for b in framed:
                 for c in caches:
                     c.clear()
                 domain(b, DOMAIN_CLASSES)
 
-        def clear_only():
+        def clear_only(framed=framed, caches=caches):
             for _ in framed:
                 for c in caches:
                     c.clear()

@@ -563,8 +563,9 @@ def main(number: int = 100_000, repeat: int = 7) -> None:
         assert codec.encode_trusted(name, rec) == codec.encode(name, rec)
         body = encoder(codec.schema(name))
         times = []
-        for stmt in (lambda: codec.encode(name, rec), lambda: codec.encode_trusted(name, rec),
-                     lambda: body(rec)):
+        for stmt in (lambda name=name, rec=rec: codec.encode(name, rec),
+                     lambda name=name, rec=rec: codec.encode_trusted(name, rec),
+                     lambda body=body, rec=rec: body(rec)):
             times.append(min(timeit.repeat(stmt, number=number, repeat=repeat)) / number * 1e6)
         print(f"{name:16} {times[0]:10.2f} {times[1]:11.2f} {times[2]:13.2f}  {times[0] / times[1]:6.1f}x")
 

@@ -391,9 +391,9 @@ class Engine:
                 continue
             ctx = self.context()
             done = self.run({mid: [] for mid in members}, ctx, result,
-                            job=lambda m: m.retry_held(ctx, lambda h: h.currency == cur))
+                            job=lambda m, ctx=ctx, cur=cur: m.retry_held(ctx, lambda h: h.currency == cur))
             still = [mid for mid, m in done.items()
-                     if any(h.currency == cur for h in m.held.values())]
+                     if any(held.currency == cur for held in m.held.values())]
             gone = set(members) - set(still)
             if gone:
                 self.store.redis.srem(key, *gone)

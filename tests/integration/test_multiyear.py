@@ -346,7 +346,7 @@ class Scenario:
             self.oracle.close_year(year)
             if year == 2027:  # the FX topic compacted to the newest rate per currency, the worker restarted
                 newest = self.rates()[-1][1]
-                self.env.restart_worker(lambda: self.env.recreate_fx_topic([newest]))
+                self.env.restart_worker(lambda newest=newest: self.env.recreate_fx_topic([newest]))
             self.at(year + 1, 1, 1, 3)  # the night audits of 31 December, after the year-end run
             self.phase(self.late(year))
             for as_of in (date(year + 1, 1, 31), date(year + 1, 2, 1)):  # the daily job, at the boundary
