@@ -128,7 +128,7 @@ class _Loader:
         return value
 
     def decimal(self, value: Any, key: str) -> Decimal:
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, (bool, float)):
             raise self.fail(key, f"write rates as integers or quoted decimals, got {value!r}")
         try:
             result = Decimal(str(value))
@@ -189,7 +189,7 @@ class _Loader:
         night_channels = self.channels(earning, "night_channels", "earning.")
         bonus = self.section(data, "bonus_percent", "")
         bonus_percent = {"REGULAR": 0}
-        for st, pct in bonus.items():
+        for st in bonus:
             if st not in STATUSES:
                 raise self.fail(f"bonus_percent.{st}", "unknown status")
             bonus_percent[st] = self.integer(bonus, st, "bonus_percent.")

@@ -25,7 +25,8 @@ fastavro's. :class:`CorruptData` is raised for what the generated code checks it
 string / bytes lengths, enum index out of range, union index out of range, an array block count
 larger than the bytes left (each item takes at least one byte), and varints longer than 64 bits.
 Stricter than fastavro 1.13, which accepts them, on purpose: a negative enum index (fastavro reads
-``symbols[-n]``), varints over 10 bytes or with bits above 64 (fastavro silently wraps them). Like fastavro: ``int`` values are not range-checked to 32 bits, any non-zero boolean byte
+``symbols[-n]``), varints over 10 bytes or with bits above 64 (fastavro silently wraps them).
+Like fastavro: ``int`` values are not range-checked to 32 bits, any non-zero boolean byte
 is True, the byte size after a negative array/map block count is read and ignored, and decimals
 are built exactly as fastavro's ``read_decimal`` (``create_decimal`` with ``prec = precision``,
 then ``scaleb(-scale)``: digits beyond the precision are rounded half-even, the exponent is
@@ -806,7 +807,8 @@ def main(repeat: int = 7, number: int = 20) -> None:
             for b in framed:
                 domain(b, DOMAIN_CLASSES)
 
-        def steady(framed=framed, caches=caches):  # caches cleared once per pass: repeated values hit, unique amounts miss
+        # caches cleared once per pass: repeated values hit, unique amounts miss
+        def steady(framed=framed, caches=caches):
             for c in caches:
                 c.clear()
             for b in framed:

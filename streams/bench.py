@@ -120,7 +120,8 @@ def main(args) -> int:
 
     args.zipf = getattr(args, "zipf", 0.8)
     for k, v in (("check", False), ("compare", None), ("profile", None), ("py_spy", None), ("private", False),
-                 ("flush", False), ("skip", ""), ("keep", False), ("latency_sweep", ""), ("start", "2026-04-01"), ("days", 180)):
+                 ("flush", False), ("skip", ""), ("keep", False), ("latency_sweep", ""), ("start", "2026-04-01"),
+                 ("days", 180)):
         if not hasattr(args, k):
             setattr(args, k, v)
     if args.profile:

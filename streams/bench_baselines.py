@@ -35,7 +35,7 @@ def limit_phase(b: Bench, E: Topics, expect: int) -> None:
         c.proc.wait(600)
     except subprocess.TimeoutExpired:
         c.stop()
-        raise BenchError("limit: no result in 600 s")
+        raise BenchError("limit: no result in 600 s") from None
     c.stop()
     lines = [ln for ln in c.log_bytes().decode(errors="replace").splitlines() if ln.startswith("{")]
     if c.proc.returncode != 0 or not lines:

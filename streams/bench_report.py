@@ -51,7 +51,7 @@ def profile_top(path: str, n: int = 15) -> dict:
     st = pstats.Stats(path)
     total = st.total_tt or 1e-9
     rows = []
-    for (file, line, fn), (cc, nc, tt, ct, _) in st.stats.items():
+    for (file, line, fn), (_cc, nc, tt, ct, _) in st.stats.items():
         rows.append({"function": f"{_short(file)}:{line}({fn})", "ncalls": nc, "tottime": round(tt, 3),
                      "cumtime": round(ct, 3), "tottime_pct": round(100 * tt / total, 1)})
     by_tot = sorted(rows, key=lambda r: -r["tottime"])[:n]

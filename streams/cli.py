@@ -26,7 +26,7 @@ def locate_engine(args) -> None:
         source = locate()
     except EngineNotFound as exc:
         print(f"harmony {args.command}: {exc}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     logging.getLogger(__name__).info("engine addresses from %s", source)
 
 
@@ -64,9 +64,11 @@ def cmd_dev(args) -> int:
         s = settings()
         created = create_topics(s.bootstrap, Topics.from_env())
         print(f"harmony dev: Kafka {s.bootstrap}  Redis {s.redis_url}  ({len(created)} topics created)")
-        print(f"harmony dev: API on http://{s.web_host}:{s.web_port}/members/<id>  (health: /health, metrics: /metrics)")
+        print(f"harmony dev: API on http://{s.web_host}:{s.web_port}/members/<id>"
+              "  (health: /health, metrics: /metrics)")
         print(f"harmony dev: office console on http://{s.web_host}:{s.web_port}/office/"
-              + ("" if os.environ.get("HARMONY_API_TOKENS_FILE") else " (no token file: loopback only, any token signs in)"))
+              + ("" if os.environ.get("HARMONY_API_TOKENS_FILE")
+                 else " (no token file: loopback only, any token signs in)"))
         print("harmony dev: in another terminal: harmony publish pms.folio-postings.v1 examples/postings.jsonl; "
               "harmony wait; harmony member show OH0000001")
         print("harmony dev: Ctrl-C stops the worker, the broker and Redis")

@@ -3,7 +3,8 @@ held inputs by reason and age, the oldest held input per reason, the last succes
 expiry runs.
 
 Held inputs: the members listed in ``idx:held`` (a sorted set by first hold, added by the engine
-whenever it holds an input and by `harmony rebuild`; members of ``idx:unknown`` are included too) — their ``{m:ID}:held`` hashes are read in chunks
+whenever it holds an input and by `harmony rebuild`; members of ``idx:unknown`` are included too) —
+their ``{m:ID}:held`` hashes are read in chunks
 (pipelined), so the cost follows the number of members with held inputs, not all members. A member
 whose hash is empty is dropped from the index here. Job runs: ``jobs:last:<job>`` hashes written by
 :func:`record_job_run` (every run goes through ``streams.app.run_job``: the CLI and the crontab).

@@ -133,7 +133,8 @@ def restore(batch: Batch, kind: str, rest: str, value: bytes | None) -> bool:
     elif kind == "k":
         d = orjson.loads(value)
         if d["until"] > time_now():
-            batch.add(key, lambda p, k=key, v=base64.b64decode(d["raw"]), t=d["until"]: p.set(k, v, exat=t))
+            raw = base64.b64decode(d["raw"])
+            batch.add(key, lambda p, k=key, v=raw, t=d["until"]: p.set(k, v, exat=t))
     else:
         batch.add(key, lambda p, k=key, v=value: p.set(k, v))
     return True

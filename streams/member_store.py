@@ -4,10 +4,15 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 
 | key            | type | holds |
 |----------------|------|-------|
-| ``{m:ID}``      | hash | ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state, ``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights", ``S:<program year>`` status, ``C:<year>`` year closed (status attained, ``|<n>`` after n revisions by late postings), ``X:<lot>`` expiry runs |
+| ``{m:ID}``      | hash | the member's core fields (listed below the table) |
 | ``{m:ID}:src``  | hash | source id → JSON SourceRecord (idempotency, reversals, replayed outputs) |
 | ``{m:ID}:held`` | hash | source id → JSON held input (with its raw bytes, base64) |
 | ``{m:ID}:led``  | list | the most recent ledger entries (JSON), for the API |
+
+The fields of ``{m:ID}``: ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state,
+``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights",
+``S:<program year>`` status, ``C:<year>`` year closed (status attained, ``|<n>`` after n revisions by
+late postings), ``X:<lot>`` expiry runs.
 """
 from __future__ import annotations
 
@@ -213,7 +218,7 @@ class MemberStore:
         """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA)."""
         sets, dels = m._core_saved = self._core_changes(m)  # type: ignore[attr-defined]
         loaded = getattr(m, "_loaded_fields", None) or {}
-        m._token = token = "%016x" % self._tokens.getrandbits(64)  # type: ignore[attr-defined]
+        m._token = token = f"{self._tokens.getrandbits(64):016x}"  # type: ignore[attr-defined]
         # a cached snapshot has no source records: the ids it records must really be new
         fresh = list(m.new_src) if getattr(m, "_cached", False) else []
         args: list[Any] = [m.version, loaded.get("n", ""), token, self.ledger_keep, len(fresh), *fresh,

@@ -145,7 +145,8 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
     for mid, w in windows.items():
         key = member_keys(mid)[3]
         b.add(key, lambda p, k=key: p.delete(k))
-        b.add(key, lambda p, k=key, v=list(w.values()): p.rpush(k, *v))
+        values = list(w.values())
+        b.add(key, lambda p, k=key, v=values: p.rpush(k, *v))
     if len(b):
         b.execute()
     stats["ledger lists"] = len(windows)

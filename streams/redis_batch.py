@@ -6,6 +6,7 @@ Results come back in the order the commands were added.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -51,10 +52,8 @@ class Batch:
             results = {name: pipe.execute() for name, pipe in self._pipes.items()}
         except NoScriptError:
             for reload in list(Batch.on_noscript):
-                try:
+                with contextlib.suppress(Exception):  # another client's Redis may be gone
                     reload()
-                except Exception:  # noqa: BLE001 - another client's Redis may be gone
-                    pass
             raise  # the caller replays (every command of a batch is safe to repeat)
         out = [results[name][i] for name, i in self._order]
         self._pipes.clear()

@@ -74,7 +74,7 @@ def populate(redis_url: str, bootstrap: str, topic: str, members: int, seed: int
                 idx[lot].append(mid)
                 entry(mid, f"P:{i}{lot}", "EARN", p, lot, bal)
                 totals["lots"] += p
-        pipe.hset("{m:%s}" % mid, mapping=fields)
+        pipe.hset(f"{{m:{mid}}}", mapping=fields)
         if i % 5000 == 4999:
             for lot, ids in idx.items():
                 if ids:

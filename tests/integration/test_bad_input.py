@@ -171,7 +171,7 @@ def test_bad_input_corpus(kafka_bootstrap, redis_url, redis_clean, topics, uniqu
     pub = _big_producer_publisher(kafka_bootstrap, topics)
     pub.send("enrollments", enrollment(MEMBER))
     cases = corpus(topics)
-    for name, topic, key, value, _ in cases:
+    for _name, topic, key, value, _ in cases:
         pub.producer.produce(topic, value, key)
         pub.producer.poll(0)
     pub.send("postings", posting("P-GOOD", MEMBER, "10000"))  # 200 points, after the corpus

@@ -34,7 +34,7 @@ def test_malformed_records_are_dead_lettered_and_processing_continues(kafka_boot
     pub.flush()
     with RunningWorker(s) as w:
         wait_processed(s)
-        for name, (attr, value) in bad.items():
+        for attr, value in bad.values():
             pub.producer.produce(getattr(topics, attr), value, MEMBER.encode())
         pub.flush()
         pub.send("postings", posting("D-OK-2", MEMBER, "8999", category="FOOD_BEVERAGE"))  # after the bad ones

@@ -196,7 +196,7 @@ class Scenario:
         years' walk-ins already claimed by another member, and of charges that do not exist."""
         rng, items = self.rng, []
         mine = [(sid, p) for sid, p in self.office.walkins.items() if p["business_date"].startswith(str(year))]
-        for sid, p in mine:
+        for _sid, p in mine:
             m = rng.choice(MEMBERS)
             late = rng.random() < 0.15
             at = date.fromisoformat(p["business_date"]) + timedelta(days=rng.randint(181, 200) if late
@@ -207,8 +207,10 @@ class Scenario:
                 items.append(("claims", claim(self._id("K"), m, p["posting_id"], c["requested_at"])))
         earlier = [p for sid, p in self.office.walkins.items() if sid in self.office.claimed]
         for p in earlier[:3]:
-            items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), p["posting_id"], f"{year}-12-21T10:00:00+09:00")))
-        items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), "NO-SUCH-CHARGE", f"{year}-12-21T10:00:00+09:00")))
+            items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), p["posting_id"],
+                                          f"{year}-12-21T10:00:00+09:00")))
+        items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), "NO-SUCH-CHARGE",
+                                      f"{year}-12-21T10:00:00+09:00")))
         return items
 
     def corrections(self, year: int) -> list:

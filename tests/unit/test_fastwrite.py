@@ -318,7 +318,8 @@ EVERYTHING = {
             "type": "record", "name": "Inner", "fields": [
                 {"name": "e", "type": {"type": "enum", "name": "Colour", "symbols": ["RED", "GREEN", "BLUE"]}},
                 {"name": "ne", "type": ["null", "Colour"]},
-                {"name": "dec", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 30, "scale": 10}]},
+                {"name": "dec", "type": ["null", {"type": "bytes", "logicalType": "decimal", "precision": 30,
+                                                  "scale": 10}]},
                 {"name": "dec0", "type": {"type": "bytes", "logicalType": "decimal", "precision": 5}}]}}},
         {"name": "inner", "type": ["null", "Inner"]},
         {"name": "nd", "type": ["null", {"type": "int", "logicalType": "date"}]},

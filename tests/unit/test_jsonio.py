@@ -126,8 +126,10 @@ def _posting(**change):
 
 
 @pytest.mark.parametrize("obj,path,words", [
-    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": "1.2.3"}]), "lines[1].amount", "not a decimal"),
-    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": True}]), "lines[1].amount", "not a decimal"),
+    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": "1.2.3"}]), "lines[1].amount",
+     "not a decimal"),
+    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": True}]), "lines[1].amount",
+     "not a decimal"),
     (_bill(lines=[{"kind": "FOOD", "amount": None}]), "lines[0].amount", "must not be null"),
     (_bill(lines=[{"kind": "WINE", "amount": "1"}]), "lines[0].kind", "'WINE' is not one of FOOD"),
     (_bill(lines=[{"kind": "FOOD"}]), "lines[0].amount", "missing required field"),
