@@ -35,7 +35,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from .config import ProgramConfig
-from .model import Qualifying, Status
+from .model import Evaluation, Qualifying, Status
 from .outcomes import StatusChanged
 from .status import evaluate, validity
 
@@ -132,7 +132,7 @@ def _follow(m: Member, year: int, cfg: ProgramConfig, today: date | None, closed
         close(m, year, cfg, today, closed_years)
 
 
-def _change(m: Member, event_id: str, year: int, old: str, new: str, q: Qualifying, ev) -> StatusChanged:
+def _change(m: Member, event_id: str, year: int, old: str, new: str, q: Qualifying, ev: Evaluation) -> StatusChanged:
     valid_from, valid_until = validity(year)
     change = StatusChanged(event_id, year, old, new, valid_from, valid_until, q.total_points, q.total_nights,
                            ev.carried_points, ev.carried_nights, ev.qualified_by)
