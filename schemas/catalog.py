@@ -70,6 +70,8 @@ def load() -> dict[str, Schema]:
 
 def build(raw: dict) -> Schema:
     parsed = fastavro.parse_schema(raw, named_schemas={})
+    if not isinstance(parsed, dict):  # a record's schema parses to a dict (our .avsc files are records)
+        raise ValueError(f"not a record schema: {raw!r}")
     canonical = to_parsing_canonical_form(parsed)
     full = parsed["name"]
     return Schema(
@@ -135,10 +137,11 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
         branches = [b for b in t if b != "null"]
         if len(branches) != 1:
             return None
-        inner = _type_checker(branches[0], named, path)
-        if inner is None:
+        maybe = _type_checker(branches[0], named, path)
+        if maybe is None:
             return None
-        return lambda v: None if v is None else inner(v)
+        branch: Callable[[Any], Any] = maybe  # not None: the lambda below may call it
+        return lambda v: None if v is None else branch(v)
     typ, logical = t.get("type"), t.get("logicalType")
     if typ == "record":
         return _record_checker(t, named, path + ".")

@@ -39,7 +39,7 @@ class _Writer:
     """How to read bodies written with one registry schema id."""
     __slots__ = ("name", "writer", "reader")
 
-    def __init__(self, name: str, writer: dict, reader: dict | None):
+    def __init__(self, name: str, writer: dict | list | str, reader: dict | list | str | None):
         self.name, self.writer, self.reader = name, writer, reader
 
 
@@ -149,6 +149,8 @@ class Codec:
 
     def _register(self, s: Schema, subject: str | None) -> bytes:
         subject = subject or s.name + "-value"
+        if self.registry is None:  # encode() only calls this with a registry
+            raise RegistryError(f"no schema registry to register {subject!r} with")
         schema_id = self.registry.register(subject, s.text)
         header = bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big")
         self._by_id.setdefault(schema_id, _Writer(s.name, s.parsed, None))
@@ -161,6 +163,8 @@ class Codec:
         """(record name, record) from either wire format. Raises only DecodeError."""
         data, offset = _framing(data)
         n = len(data)
+        writer: dict | list | str
+        reader: dict | list | str | None
         if offset == 10:
             s = self._by_fp.get(data[2:10])
             if s is None:
@@ -218,8 +222,8 @@ class Codec:
         for ``streams.events.DOMAIN_CLASSES`` exactly ``to_domain(*codec.decode(data))``. A top-level
         record without a class is returned as a dict. ``classes`` is compiled into readers on first
         use (keep one mapping, don't mutate it). Raises only DecodeError."""
-        t = self._fast_last
-        if t.classes is not classes:
+        t: _FastTable | None = self._fast_last
+        if t is None or t.classes is not classes:
             t = self._fast.get(id(classes))
             if t is None or t.classes is not classes:
                 t = self._fast[id(classes)] = _FastTable()  # holds ``classes``: its id cannot be reused

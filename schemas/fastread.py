@@ -175,6 +175,8 @@ class _Cache(dict):
     """Bounded value cache: key -> value computed by ``make`` on a miss (exceptions propagate and
     nothing is stored); cleared when full. Only keys of at most ``max_key`` bytes are kept."""
     __slots__ = ("make", "max_key")
+    make: Callable[[Any], Any]
+    max_key: int | None
 
     def __missing__(self, key):
         v = self.make(key)
@@ -236,6 +238,9 @@ class _DecimalCache(dict):
     """bytes -> Decimal, filled by :func:`_decimal_miss`; ``ctx``: the decimal context, ``lim``:
     10 ** precision, ``exp``: -scale."""
     __slots__ = ("ctx", "lim", "exp")
+    ctx: Context
+    lim: int
+    exp: int
 
 
 def _decimal_miss(cache: _DecimalCache, key: bytes):
@@ -268,7 +273,7 @@ def _decimal_cache(precision: int, scale: int) -> _DecimalCache:
 
 def _enum_table(symbols: list[str]) -> tuple:
     """symbol for each possible first byte of a one-byte index; None: slow path (multi-byte or invalid)."""
-    tab = [None] * 256
+    tab: list[str | None] = [None] * 256
     for i, sym in enumerate(symbols[:64]):
         tab[i << 1] = sym
     return tuple(tab)
@@ -285,11 +290,13 @@ def _fast_setters(cls: Any, names: list[str]) -> list | None:
     if sorted(f.name for f in fields) != sorted(names) or len(set(names)) != len(names) \
             or not all(f.init for f in fields) or len(cls.__dataclass_fields__) != len(fields):
         return None
-    if hasattr(cls, "__post_init__") or not cls.__dataclass_params__.init:
+    params = cls.__dataclass_params__  # type: ignore[attr-defined]  # set by @dataclass, not in typeshed
+    if hasattr(cls, "__post_init__") or not params.init:
         return None
     init = cls.__dict__.get("__init__")
     code = getattr(init, "__code__", None)
-    if code is None or code.co_filename != "<string>" or init.__qualname__ != f"{cls.__qualname__}.__init__":
+    if code is None or code.co_filename != "<string>" \
+            or getattr(init, "__qualname__", None) != f"{cls.__qualname__}.__init__":
         return None  # a hand-written __init__
     if cls.__new__ is not object.__new__:
         return None

@@ -135,6 +135,8 @@ class _DateCache(dict):
     """date -> encoded days since 1970-01-01 (after a union index ``prefix``), filled on use.
     Dates repeat a lot (business dates, lot expiry dates); bounded, cleared when full."""
     __slots__ = ("prefix", "uv32")
+    prefix: bytes
+    uv32: Any
     MAX = 4096
 
     def __missing__(self, d):
@@ -158,6 +160,8 @@ def _date_cache(prefix: bytes) -> _DateCache:
 class _EnumTable(dict):
     """symbol -> encoded index; an unknown symbol raises ValueError."""
     __slots__ = ("type_name", "symbols")
+    type_name: str
+    symbols: tuple[str, ...]
 
     def __missing__(self, key):
         raise ValueError(f"unknown symbol {key!r} for enum {self.type_name} "
@@ -381,7 +385,7 @@ class _Gen:
         if len(others) > 1:
             raise UnsupportedSchema(f"union with several non-null branches: {t}")
         if not others:  # ["null"]
-            blk.pieces.append(self.lit(_varint(_zigzag(null_at))))
+            blk.pieces.append(self.lit(_varint(_zigzag(t.index("null")))))
             return
         i, branch = others[0]
         if null_at is None:
