@@ -141,17 +141,17 @@ def main(args) -> int:
             kafka = KafkaCluster(nodes=1, workdir=workdir / "kafka").start()
             started.append(kafka)
             bootstrap = kafka.bootstrap
-            server_pids["kafka"] = kafka.nodes[0].proc.pid
+            server_pids["kafka"] = kafka.nodes[0].pid
         elif not bootstrap:
             broker = TansuBroker(workdir=workdir / "tansu").start()
             started.append(broker)
             bootstrap = broker.bootstrap
-            server_pids["tansu"] = broker.proc.pid
+            server_pids["tansu"] = broker.pid
         if not redis_url:
             rs = RedisServer(workdir=workdir / "redis", appendonly=True, appendfsync="everysec").start()
             started.append(rs)
             redis_url = rs.url
-            server_pids["redis"] = rs.proc.pid
+            server_pids["redis"] = rs.pid
         bench = Bench(args, bootstrap, redis_url, workdir)
         bench.started = sorted(server_pids)
         bench.server_pids = server_pids

@@ -82,6 +82,13 @@ class _Process:
         self._log: IO[bytes] | None = None
         self._log_start = 0
 
+    @property
+    def pid(self) -> int:
+        """The running child's process id."""
+        if self.proc is None:
+            raise DevStackError(f"{self.name} is not running")
+        return self.proc.pid
+
     # -- subclass hooks -------------------------------------------------------------------------
     def _argv(self) -> list[str]:
         raise NotImplementedError
@@ -169,7 +176,7 @@ class _Process:
 
     def __enter__(self):
         try:
-            self.start()  # type: ignore[attr-defined]
+            self.start()
         except BaseException:
             self.cleanup()
             raise

@@ -137,7 +137,7 @@ class Engine:
             if msg.topic == self.topics.fx and msg.value is None:
                 continue  # a tombstone on the compacted FX topic
             event = self.decode(msg, result)
-            if event is None:
+            if event is None or msg.value is None:  # (decode dead-letters a value-less record: None)
                 continue
             kind = self.kinds.get(msg.topic)
             if kind is None:  # FX rates
@@ -189,7 +189,7 @@ class Engine:
 
     # ------------------------------------------------------------------ members
     def run(self, items: dict[str, list[Item]], ctx: Context, result: BatchResult,
-            job: Callable[[Member], None] | None = None,
+            job: Callable[..., None] | None = None,  # job(member); loop values bound as defaults
             publish_first: Callable[[BatchResult], None] | None = None,
             cached: bool = False) -> dict[str, Member]:
         """Handle each member's items in order (and ``job``), then compare-and-set; repeat for conflicts.

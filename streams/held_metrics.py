@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from datetime import time as dtime
+from typing import Any
 
 from processors.model import JST
 
@@ -79,7 +80,7 @@ def held_summary(redis, now: datetime) -> tuple[dict[tuple[str, str], int], dict
     return counts, oldest
 
 
-def refresher(redis_of: Callable[[], object], clock: Callable[[], datetime] | None = None,
+def refresher(redis_of: Callable[[], Any], clock: Callable[[], datetime] | None = None,
               min_interval: float = 5.0) -> Callable[[Metrics], None]:
     """A Metrics refresher reading the gauges from Redis (``redis_of()``: None while starting)."""
     state = {"next": 0.0}

@@ -111,7 +111,8 @@ class LagProbe:
                     if err is None:
                         continue
                     if err.code() == KafkaError._PARTITION_EOF:
-                        ends.setdefault((m.topic(), m.partition()), m.offset())
+                        # an EOF event always names its partition and offset
+                        ends.setdefault((m.topic(), m.partition()), m.offset())  # type: ignore[arg-type]
                     elif err.fatal():
                         raise KafkaException(err)
                     else:
@@ -141,7 +142,7 @@ class LagProbe:
         topics = list(topics)
         offs = self.offsets(topics, timeout)
         comm = self.committed(group, topics, timeout)
-        return {tp: max(0, end - (comm.get(tp) if comm.get(tp) is not None else low))
+        return {tp: max(0, end - (c if (c := comm.get(tp)) is not None else low))
                 for tp, (low, end) in offs.items()}
 
 

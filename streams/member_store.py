@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
@@ -88,7 +88,7 @@ class MemberStore:
         self._tokens = random.Random()  # seeded from the OS: save tokens differ between processes
 
     # ------------------------------------------------------------------ load
-    def load_many(self, wants: dict[str, Iterable[str]], cacheable: Iterable[str] = ()) -> dict[str, Member]:
+    def load_many(self, wants: Mapping[str, Iterable[str]], cacheable: Iterable[str] = ()) -> dict[str, Member]:
         """Members by id, each with the source records named in ``wants[id]`` (if they exist).
 
         Members in ``cacheable`` (callers name those whose inputs need no existing source record:
@@ -261,12 +261,13 @@ class MemberStore:
                              "raw": base64.b64encode(h.raw).decode()})
 
     def _core_changes(self, m: Member) -> tuple[list, list]:
-        loaded = getattr(m, "_loaded_fields", set())
+        loaded: set[str] = getattr(m, "_loaded_fields", set())
         sets: list[Any] = []
         dels: list[str] = []
         for key in m.dirty:
             kind, _, arg = key.partition(":")
             if key == "en":
+                assert m.enrolled_on is not None, "en is dirty only once the member is enrolled"
                 sets += ["en", f"{m.enrolled_on.isoformat()}|{m.enrollment_state}"]
             elif key == "lots":
                 sets += ["debt", m.lots.debt]

@@ -78,7 +78,7 @@ def _errors(*codes: int) -> dict:
 
 @cache
 def openapi_document() -> dict:
-    secured = [{"bearer": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "One Harmony points engine", "version": "1",

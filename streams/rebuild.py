@@ -65,8 +65,8 @@ def _read_all(bootstrap: str, topic: str, on_batch, label: str) -> int:
             msgs = c.consume(5000, timeout=1.0)
             batch = []
             for m in msgs:
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
+                if err := m.error():
+                    if err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(m.partition())
                     continue
                 batch.append(m)
@@ -83,7 +83,7 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
     redis = connect(settings.redis_url)
     if not force and next(iter(redis.scan_iter(match="{m:*", count=1000)), None) is not None:
         raise SystemExit("harmony rebuild: Redis already holds member state (use --force to overwrite)")
-    stats = defaultdict(int)
+    stats: defaultdict[str, float] = defaultdict(int)  # counts, and the seconds
 
     def load_state(msgs) -> None:
         b = Batch(redis)

@@ -36,7 +36,8 @@ class Batch:
                 self._pipes[name] = self.redis.pipeline(transaction=False)
         return name, self._pipes[name]
 
-    def add(self, key: str, queue: Callable[[Any], Any]) -> None:
+    # ``queue(pipeline)``: Callable[..., Any] because callers bind loop values as default parameters
+    def add(self, key: str, queue: Callable[..., Any]) -> None:
         """Queue one command (``queue(pipe)``) routed by ``key``."""
         name, pipe = self._pipe(key)
         queue(pipe)

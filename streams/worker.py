@@ -145,11 +145,13 @@ class Worker:
             while not stop.is_set():
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
-                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.headers())
+                # a consumed message (no error) always has its topic, partition, offset and list of headers
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(),  # type: ignore[arg-type]
+                                 m.headers())  # type: ignore[arg-type]
                          for m in msgs if not m.error()]
                 for m in msgs:
-                    if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("consumer error: %s", m.error())
+                    if (err := m.error()) and err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error: %s", err)
                 if batch:
                     self._apply(batch, consumer, producer)
                     if self.last_error is None:  # applied (a failed batch is replayed, observed then)
@@ -240,7 +242,8 @@ class Worker:
         lost = {}
         for tp, have in zip(tps, check.execute()):
             have = int(have) if have is not None else None
-            if have is None or have < self._written[tp]:
+            written = self._written[tp]  # not None: tps holds only written positions
+            if have is None or (written is not None and have < written):
                 lost[tp] = have
         if not lost:
             return False
