@@ -99,8 +99,8 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> list:
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
             for m in c.consume(1000, timeout=0.2):
-                if m.error():
-                    if m.error().code() == -191:  # _PARTITION_EOF
+                if err := m.error():
+                    if err.code() == -191:  # _PARTITION_EOF
                         pending.discard(m.partition())
                     continue
                 out.append(m)

@@ -64,8 +64,8 @@ def read_new(bootstrap: str, topic: str, starts: dict[int, int] | None = None, t
         while pending:
             assert time.monotonic() < deadline, f"could not read {topic} to its end"
             for m in c.consume(10_000, timeout=0.05):
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
+                if err := m.error():
+                    if err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(m.partition())
                     continue
                 out.append(m)
@@ -121,7 +121,8 @@ class LifecycleEnv:
             if getattr(self.jobs, "_job_publisher", None) is not None:
                 self.jobs._job_publisher.close()
             self.redis.close()
-            self.jobs = self.pub = self.running = None  # let the Kafka clients go before the broker does
+            # let the Kafka clients go before the broker does (the env is not used after close)
+            self.jobs = self.pub = self.running = None  # type: ignore[assignment]
 
     def restart_worker(self, meanwhile=None) -> None:
         """Stop the worker, run ``meanwhile()`` (e.g. compact a topic), start a new worker."""
@@ -160,7 +161,7 @@ class LifecycleEnv:
     def store(self):
         return self.jobs.engine.store
 
-    def view(self, member_id: str, today: str | None = None) -> dict:
+    def view(self, member_id: str, today: str | None = None) -> dict | None:
         return member_json(self.store, member_id, today=date.fromisoformat(today) if today else None)
 
     def member(self, member_id: str):
@@ -171,7 +172,7 @@ class LifecycleEnv:
         Reads incrementally, from where the previous read of the topic ended."""
         topic = getattr(self.topics, kind)
         cache = self._offsets[topic]
-        starts = {}
+        starts: dict[int, int] = {}
         for (p, o) in cache:
             starts[p] = max(starts.get(p, 0), o + 1)
         for m in read_new(self.bootstrap, topic, starts):

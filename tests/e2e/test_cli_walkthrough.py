@@ -145,9 +145,11 @@ class DevStack:
     def interrupt(self) -> float:
         """Ctrl-C: SIGINT to the process group of `harmony dev`; seconds until everything stopped."""
         started = time.monotonic()
-        os.killpg(self.proc.pid, signal.SIGINT)
+        proc = self.proc
+        assert proc is not None, "start() first"
+        os.killpg(proc.pid, signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(STOP_WITHIN)
+            proc.wait(STOP_WITHIN)
         while any(_alive(p) for p in self.children) and time.monotonic() - started < STOP_WITHIN:
             time.sleep(0.1)
         return time.monotonic() - started

@@ -336,7 +336,7 @@ SYNTHETIC = {
         {"name": "items", "type": {"type": "array", "items": "Item"}},
     ],
 }
-SYN = fastavro.parse_schema(SYNTHETIC, named_schemas={})
+SYN: dict = fastavro.parse_schema(SYNTHETIC, named_schemas={})  # type: ignore[assignment]  # a record: a dict
 SYN_DICT, SYN_DOMAIN = compile_decoder(SYN), compile_decoder(SYN, {})
 
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from io import BytesIO
+from typing import Any
 
 import fastavro
 import pytest
@@ -295,7 +296,7 @@ def test_naive_datetime_and_wrong_types_raise(codec):
 
 # ------------------------------------------------------------------ Avro features beyond our .avsc files
 
-EVERYTHING = {
+EVERYTHING: dict[str, Any] = {
     "type": "record", "name": "Everything", "namespace": "test.fastwrite",
     "fields": [
         {"name": "b", "type": "boolean"},
@@ -332,7 +333,7 @@ EVERYTHING = {
         {"name": "dflt_null_last", "type": ["long", "null"], "default": 7},
     ],
 }
-_EVERY = fastavro.parse_schema(EVERYTHING, named_schemas={})
+_EVERY: dict = fastavro.parse_schema(EVERYTHING, named_schemas={})  # type: ignore[assignment]  # a record: a dict
 _DEFAULTED = [f["name"] for f in EVERYTHING["fields"] if "default" in f]
 
 

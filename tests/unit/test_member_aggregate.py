@@ -65,7 +65,10 @@ def request(rid: str, award: str, quantity: int = 1, *, amount: str | None = Non
 
 def step(m: Member) -> Member:
     """Start a new unit of work (what the engine does after a successful compare-and-set)."""
-    m.dirty.clear(), m.new_src.clear(), m.held_put.clear(), m.held_del.clear()
+    m.dirty.clear()
+    m.new_src.clear()
+    m.held_put.clear()
+    m.held_del.clear()
     m.effects = Effects()
     return m
 
