@@ -119,4 +119,4 @@ bench: setup
 	$(VENV)/bin/harmony bench --private --json bench-default.json $(BENCH_ARGS)
 
 clean:
-	rm -rf .harmony .pytest_cache .hypothesis build *.egg-info bench-*.json $(KAFKA_LIB) tools/kafka/target
+	rm -rf .harmony .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info bench-*.json $(KAFKA_LIB) tools/kafka/target
