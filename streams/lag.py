@@ -111,8 +111,7 @@ class LagProbe:
                     if err is None:
                         continue
                     if err.code() == KafkaError._PARTITION_EOF:
-                        # an EOF event always names its partition and offset
-                        ends.setdefault((m.topic(), m.partition()), m.offset())  # type: ignore[arg-type]
+                        ends.setdefault((m.topic(), m.partition()), m.offset())  # type: ignore[arg-type]  # EOF: all set
                     elif err.fatal():
                         raise KafkaException(err)
                     else:

@@ -146,8 +146,8 @@ class Worker:
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
                 # a consumed message (no error) always has its topic, partition, offset and list of headers
-                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(),  # type: ignore[arg-type]
-                                 m.headers())  # type: ignore[arg-type]
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(),  # type: ignore[arg-type]  # set
+                                 m.headers())  # type: ignore[arg-type]  # a consumed message's headers: a list or None
                          for m in msgs if not m.error()]
                 for m in msgs:
                     if (err := m.error()) and err.code() != KafkaError._PARTITION_EOF:

@@ -122,7 +122,7 @@ class LifecycleEnv:
                 self.jobs._job_publisher.close()
             self.redis.close()
             # let the Kafka clients go before the broker does (the env is not used after close)
-            self.jobs = self.pub = self.running = None  # type: ignore[assignment]
+            self.jobs = self.pub = self.running = None  # type: ignore[assignment]  # closed: not used again
 
     def restart_worker(self, meanwhile=None) -> None:
         """Stop the worker, run ``meanwhile()`` (e.g. compact a topic), start a new worker."""

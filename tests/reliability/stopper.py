@@ -62,9 +62,9 @@ def process(self, messages):
 
 
 # the stopper's worker process runs with these patched in (the point of this module)
-worker.FaultPoints.point = point  # type: ignore[method-assign]
-member_store.MemberStore.load_many = load_many  # type: ignore[method-assign]
-engine.Engine.process = process  # type: ignore[method-assign]
+worker.FaultPoints.point = point  # type: ignore[method-assign]  # patched on purpose
+member_store.MemberStore.load_many = load_many  # type: ignore[method-assign]  # patched on purpose
+engine.Engine.process = process  # type: ignore[method-assign]  # patched on purpose
 
 if __name__ == "__main__":
     from streams.cli import main
