@@ -3,6 +3,7 @@
 #   make dev     local broker + Redis + topics + worker (`harmony dev`); Ctrl-C stops all of it
 #   make test    the whole pytest suite: unit tests once, then integration, reliability and end-to-end
 #                against each broker of TEST_BROKERS (default: Tansu, then Apache Kafka)
+#   make lint    ruff and mypy with the configuration in pyproject.toml (`make test` runs it first)
 #   make bench   end-to-end benchmark (`harmony bench`)
 #   make kafka   fetch the Apache Kafka jars (tools/kafka/pom.xml) into tools/kafka/lib
 #
@@ -27,11 +28,12 @@ TEST_BROKERS ?= tansu kafka
 KAFKA_LIB := tools/kafka/lib
 KAFKA_STAMP := $(KAFKA_LIB)/.fetched
 
-.PHONY: help setup dev test bench redis-server chromium java-maven kafka clean
+.PHONY: help setup dev lint test bench redis-server chromium java-maven kafka clean
 
 help:
 	@echo "make dev    - run the engine locally (broker, Redis, topics, worker, API on :6066)"
-	@echo "make test   - run every test (unit, integration, e2e, slow)"
+	@echo "make lint   - ruff and mypy (configured in pyproject.toml)"
+	@echo "make test   - lint, then every test (unit, integration, e2e, slow)"
 	@echo "make bench  - run the end-to-end benchmark"
 	@echo "make kafka  - fetch the Apache Kafka jars (Maven Central) for --broker kafka"
 
@@ -90,10 +92,22 @@ $(KAFKA_STAMP): tools/kafka/pom.xml | java-maven
 dev: setup
 	$(VENV)/bin/harmony dev
 
-# Unit tests once, then every other test directory once per broker; the exit code is the first
-# failing run's (pytest's own), each run's time is printed.
+# ruff, then mypy (files and strictness per package in pyproject.toml); both always run, any
+# finding fails (exit 1).
+LINT := r=0; echo "ruff check ."; $(PY) -m ruff check . || r=$$?; \
+	echo "mypy"; $(PY) -m mypy || r=$$?; exit $$r
+
+lint: setup
+	@$(LINT)
+
+# Lint first, then unit tests once, then every other test directory once per broker; pytest runs
+# even when lint reported something. The exit code is the first failing step's (ruff's or mypy's
+# 1, else pytest's own), each step's time is printed.
 test: setup chromium $(if $(filter kafka%,$(TEST_BROKERS)),kafka)
 	@rc=0; \
+	t0=$$SECONDS; echo "=== lint (ruff, mypy)"; \
+	( $(LINT) ) || rc=$$?; \
+	echo "=== lint -> exit $$rc in $$((SECONDS - t0)) s"; \
 	run() { local t0=$$SECONDS r=0; echo "=== pytest $$*"; $(PY) -m pytest "$$@" $(PYTEST_ARGS) || r=$$?; \
 	        echo "=== pytest $$* -> exit $$r in $$((SECONDS - t0)) s"; if [ $$rc = 0 ]; then rc=$$r; fi; }; \
 	run tests/unit; \
@@ -105,4 +119,4 @@ bench: setup
 	$(VENV)/bin/harmony bench --private --json bench-default.json $(BENCH_ARGS)
 
 clean:
-	rm -rf .harmony .pytest_cache .hypothesis build *.egg-info bench-*.json $(KAFKA_LIB) tools/kafka/target
+	rm -rf .harmony .pytest_cache .hypothesis .mypy_cache .ruff_cache build *.egg-info bench-*.json $(KAFKA_LIB) tools/kafka/target

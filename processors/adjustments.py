@@ -47,7 +47,7 @@ def debit_points(lots: Lots, points: int, as_of: date, may_create_debt: bool) ->
 
 
 # ---------------------------------------------------------------- the rule
-def handle_adjustment(m: "Member", adj: PointAdjustment, fp: str, raw: bytes, topic: str, ctx: "Context") -> None:
+def handle_adjustment(m: Member, adj: PointAdjustment, fp: str, raw: bytes, topic: str, ctx: Context) -> None:
     sid = adj.source_id
     rec = m.src.get(sid)
     if rec is not None:
@@ -64,7 +64,7 @@ def _rejection(reason: str, fp: str, balance: int) -> SourceRecord:
     return SourceRecord(fp, REJECTED, reason, balance=balance)
 
 
-def _decide(m: "Member", adj: PointAdjustment, fp: str, ctx: "Context") -> SourceRecord:
+def _decide(m: Member, adj: PointAdjustment, fp: str, ctx: Context) -> SourceRecord:
     rules = ctx.cfg.office
     pts = adj.points
     if adj.reason not in rules.adjustment_reasons:
@@ -98,7 +98,7 @@ def _decide(m: "Member", adj: PointAdjustment, fp: str, ctx: "Context") -> Sourc
                         points=pts, lots_used=moved)
 
 
-def _emit(m: "Member", adj: PointAdjustment, rec: SourceRecord) -> None:
+def _emit(m: Member, adj: PointAdjustment, rec: SourceRecord) -> None:
     sid = adj.source_id
     moved = sum(p for _, p in rec.lots_used)
     debt_change = 0

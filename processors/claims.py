@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .model import FolioPosting, Reason
 from .office_model import ChargeClaim, ClaimSubject, KeptCharge
@@ -35,8 +35,8 @@ def candidate_ids(claim: ChargeClaim) -> list[str]:
     return ["P:" + s, "B:" + s]
 
 
-def handle_claim(m: "Member", claim: ChargeClaim, fp: str, raw: bytes, topic: str, kept: KeptCharge | None,
-                 claimed_by_other: bool, ctx: "Context") -> None:
+def handle_claim(m: Member, claim: ChargeClaim, fp: str, raw: bytes, topic: str, kept: KeptCharge | None,
+                 claimed_by_other: bool, ctx: Context) -> None:
     csid = claim.claim_source_id
     rec = m.src.get(csid)
     if rec is not None:
@@ -50,7 +50,7 @@ def handle_claim(m: "Member", claim: ChargeClaim, fp: str, raw: bytes, topic: st
     _replay(m, claim, rec, topic, moves=False)
 
 
-def _subject(kept: KeptCharge | None, claim: ChargeClaim, topic: str) -> dict:
+def _subject(kept: KeptCharge | None, claim: ChargeClaim, topic: str) -> dict[str, str]:
     if kept is None:
         return {"c": candidate_ids(claim)[0], "h": "", "d": jst_date(claim.requested_at).isoformat(),
                 "t": claim.requested_at.isoformat(), "tp": topic}
@@ -60,8 +60,8 @@ def _subject(kept: KeptCharge | None, claim: ChargeClaim, topic: str) -> dict:
             "tp": kept.topic}
 
 
-def _decide(m: "Member", claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge | None,
-            claimed_by_other: bool, ctx: "Context") -> SourceRecord:
+def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge | None,
+            claimed_by_other: bool, ctx: Context) -> SourceRecord:
     subject = _subject(kept, claim, topic)
 
     def rejected(reason: str) -> SourceRecord:
@@ -100,13 +100,13 @@ def _decide(m: "Member", claim: ChargeClaim, fp: str, topic: str, kept: KeptChar
     return SourceRecord(fp, outcome, d.reason if d is not None else None, json.dumps(subject))
 
 
-def _corrects(ev) -> str | None:
+def _corrects(ev: Any) -> str | None:  # a held event: FolioPosting | PosBill
     if isinstance(ev, FolioPosting):
         return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id else None
     return f"B:{ev.voids_bill_id}" if getattr(ev, "voids_bill_id", None) else None
 
 
-def _replay(m: "Member", claim: ChargeClaim, rec: SourceRecord, topic: str, moves: bool = True) -> None:
+def _replay(m: Member, claim: ChargeClaim, rec: SourceRecord, topic: str, moves: bool = True) -> None:
     """The claim's decision (and, for a redelivered claim, the ledger entries of the charge)."""
     s = json.loads(rec.detail or "{}")
     sid, at = s.get("c", ""), datetime.fromisoformat(s["t"])

@@ -5,10 +5,11 @@ Errors name the file, the key and the reason.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping
+from typing import Any
 
 from .office_config import OfficeRules, office_rules
 
@@ -98,7 +99,7 @@ class ProgramConfig:
         return self.rate_plans.get(code)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> "ProgramConfig":
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> ProgramConfig:
         return _Loader(source).load(data)
 
 
@@ -127,7 +128,7 @@ class _Loader:
         return value
 
     def decimal(self, value: Any, key: str) -> Decimal:
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, (bool, float)):
             raise self.fail(key, f"write rates as integers or quoted decimals, got {value!r}")
         try:
             result = Decimal(str(value))
@@ -188,7 +189,7 @@ class _Loader:
         night_channels = self.channels(earning, "night_channels", "earning.")
         bonus = self.section(data, "bonus_percent", "")
         bonus_percent = {"REGULAR": 0}
-        for st, pct in bonus.items():
+        for st in bonus:
             if st not in STATUSES:
                 raise self.fail(f"bonus_percent.{st}", "unknown status")
             bonus_percent[st] = self.integer(bonus, st, "bonus_percent.")

@@ -61,7 +61,7 @@ def remaining_jpy(orig: SourceRecord) -> Decimal:
     return orig.rem_amount if orig.rem_amount is not None else orig.amount or _ZERO
 
 
-def apply(m: "Member", h: HeldEvent, orig_sid: str, ctx: "Context") -> bool:
+def apply(m: Member, h: HeldEvent, orig_sid: str, ctx: Context) -> bool:
     """Decide correction ``h`` of ``orig_sid`` for member ``m``; True when final, False when held."""
     ev, cfg = h.event, ctx.cfg
     orig = m.src.get(orig_sid)

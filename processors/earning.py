@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from processors.config import Hotel, ProgramConfig
-from processors.fx import (JPY, FxTable, add_exact, floor_div, floor_int, mul_exact, to_jpy,
-                          valid_currency)
-from processors.model import (BillLine, Category, ChargeAssessment, FolioPosting, FxRate, Outcome,
-                              PosBill, Reason)
+from processors.fx import JPY, FxTable, add_exact, floor_div, floor_int, mul_exact, to_jpy, valid_currency
+from processors.model import BillLine, Category, ChargeAssessment, FolioPosting, FxRate, Outcome, PosBill, Reason
 
 MIN_BUSINESS_DATE = date(2000, 1, 1)
 MAX_BUSINESS_DATE = date(2099, 12, 31)
@@ -45,7 +44,7 @@ _BILL_EXCLUDED_KINDS = {"TAX": Reason.TAX, "SERVICE_CHARGE": Reason.SERVICE_CHAR
 _ZERO = Decimal(0)
 
 
-def _text(value: object) -> object:
+def _text(value: Any) -> Any:
     """Plain value of a str-Enum member (Category.ROOM -> "ROOM"); anything else unchanged."""
     return getattr(value, "value", value)
 

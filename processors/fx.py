@@ -7,10 +7,19 @@ integer coefficients, so the ambient ``decimal`` context precision never rounds 
 from __future__ import annotations
 
 from bisect import bisect_right, insort
+from collections.abc import Iterator
 from datetime import date
-from decimal import (MAX_EMAX, MIN_EMIN, ROUND_FLOOR, Context, Decimal, DivisionByZero, Inexact,
-                     InvalidOperation, Overflow)
-from typing import Iterator
+from decimal import (
+    MAX_EMAX,
+    MIN_EMIN,
+    ROUND_FLOOR,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 
 from processors.model import FxRate
 
@@ -76,7 +85,7 @@ def floor_int(d: Decimal) -> int:
     if isinstance(d, Decimal) and d.is_finite() and d.adjusted() < 100:
         return int(d.to_integral_value(rounding=ROUND_FLOOR))
     n, e = _coefficient(d)
-    return n * 10 ** e if e >= 0 else n // 10 ** (-e)
+    return int(n * 10 ** e) if e >= 0 else int(n // 10 ** (-e))  # int ** int is typed Any (int or float)
 
 
 def floor_div(a: Decimal, b: Decimal) -> int:
@@ -86,7 +95,7 @@ def floor_div(a: Decimal, b: Decimal) -> int:
     if nb == 0:
         raise ZeroDivisionError("floor_div by zero")
     shift = ea - eb  # a / b == na / nb * 10**shift
-    return (na * 10 ** shift) // nb if shift >= 0 else na // (nb * 10 ** (-shift))
+    return int((na * 10 ** shift) // nb) if shift >= 0 else int(na // (nb * 10 ** (-shift)))  # as in floor_int
 
 
 def floor_product(amount: Decimal, rate: Decimal) -> int:

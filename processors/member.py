@@ -9,25 +9,36 @@ publish (``effects``). Idempotency: an input whose source id is already recorded
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Callable
+from typing import TYPE_CHECKING, Any
 
-from . import corrections
+from . import corrections, year_end
 from . import lots as lot_ops
 from .config import ProgramConfig
 from .earning import assess_bill, assess_posting, bonus_points
-from .fx import JPY, mul_exact
-from .fx import FxTable
-from .model import (ChargeAssessment, FolioPosting, Lots, MemberEnrollment, Outcome, PosBill, Qualifying,
-                    Reason, RedemptionRequest)
-from .outcomes import (DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged)
+from .fx import JPY, FxTable, mul_exact
+from .model import (
+    ChargeAssessment,
+    FolioPosting,
+    Lots,
+    MemberEnrollment,
+    Outcome,
+    PosBill,
+    Qualifying,
+    Reason,
+    RedemptionRequest,
+)
+from .outcomes import DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged
 from .records import Entry, HeldEvent, SourceRecord
-from . import year_end
 from .redemption import quote
 from .status import status_on
 from .validity import expires_at, expiry_date, jst_date
+
+if TYPE_CHECKING:
+    from .office_model import ChargeClaim, KeptCharge, PointAdjustment
 
 CHANNEL_LIKE = (Reason.CHANNEL_NOT_EARNING, Reason.RATE_PLAN_NOT_EARNING)
 
@@ -92,7 +103,7 @@ class Member:
         self.src[sid] = rec
         self.new_src.add(sid)
 
-    def _move(self, sid: str, entry: Entry, at: datetime, event=None) -> None:
+    def _move(self, sid: str, entry: Entry, at: datetime, event: Any = None) -> None:
         self.dirty.add("lots")
         hotel = getattr(event, "hotel_code", None)
         bdate = getattr(event, "business_date", None)
@@ -195,7 +206,7 @@ class Member:
         self.effects.dead_letters.append(
             DeadLetter(topic, raw, f"CONFLICT: {sid} was already received with other content", sid))
 
-    def _replay_charge(self, sid: str, topic: str, ev, rec: SourceRecord) -> None:
+    def _replay_charge(self, sid: str, topic: str, ev: Any, rec: SourceRecord) -> None:
         self.effects.decisions.append(Decision(
             sid, topic, ev, rec.outcome, rec.reason, rec.detail, rec.eligible_amount_jpy, rec.fx_rate,
             rec.base, rec.bonus, rec.reversed, rec.nights))
@@ -349,11 +360,12 @@ class Member:
                             lots_used=restored)
 
     # ------------------------------------------------------------------ office: adjustments, claims
-    def handle_adjustment(self, adj, raw: bytes, fp: str, ctx: Context, topic: str) -> None:
+    def handle_adjustment(self, adj: PointAdjustment, raw: bytes, fp: str, ctx: Context, topic: str) -> None:
         from .adjustments import handle_adjustment
         handle_adjustment(self, adj, fp, raw, topic, ctx)
 
-    def handle_claim(self, claim, raw: bytes, fp: str, ctx: Context, topic: str, kept=None,
+    def handle_claim(self, claim: ChargeClaim, raw: bytes, fp: str, ctx: Context, topic: str,
+                     kept: KeptCharge | None = None,
                      claimed_by_other: bool = False) -> None:
         from .claims import handle_claim
         handle_claim(self, claim, fp, raw, topic, kept, claimed_by_other, ctx)
@@ -387,11 +399,11 @@ def _after_release(which: Callable[[HeldEvent], bool], released: str) -> Callabl
     return lambda h: which(h) or (h.reason == Reason.AWAITING_ORIGINAL.value and _corrected_id(h.event) == released)
 
 
-def _v(reason) -> str | None:
+def _v(reason: Any) -> str | None:
     return reason.value if reason is not None else None
 
 
-def _corrected_id(ev) -> str | None:
+def _corrected_id(ev: Any) -> str | None:
     if isinstance(ev, FolioPosting):
         # amount <= 0: a correction (a zero amount corrects nights only); > 0: an upward correction,
         # which earns like a charge
@@ -401,7 +413,7 @@ def _corrected_id(ev) -> str | None:
     return f"B:{ev.voids_bill_id}" if ev.voids_bill_id else None
 
 
-def _assess(ev, cfg: ProgramConfig, fx: FxTable, is_correction: bool) -> ChargeAssessment:
+def _assess(ev: FolioPosting | PosBill, cfg: ProgramConfig, fx: FxTable, is_correction: bool) -> ChargeAssessment:
     if isinstance(ev, FolioPosting):
         if ev.corrects_posting_id and not is_correction:
             ev = dataclasses.replace(ev, corrects_posting_id=None)  # an upward correction earns like a charge
@@ -409,5 +421,5 @@ def _assess(ev, cfg: ProgramConfig, fx: FxTable, is_correction: bool) -> ChargeA
     return assess_bill(ev, cfg, fx)
 
 
-def _event_time(ev) -> datetime:
+def _event_time(ev: FolioPosting | PosBill) -> datetime:
     return ev.posted_at if isinstance(ev, FolioPosting) else ev.closed_at

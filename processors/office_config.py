@@ -3,8 +3,9 @@ missing-points claims. Read from the optional ``[adjustments]`` and ``[claims]``
 program configuration; every value has a default, so older configuration files stay valid."""
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 ADJUSTMENT_REASONS = ("GOODWILL", "SERVICE_RECOVERY", "MIGRATION", "CORRECTION", "OTHER")
 
@@ -20,7 +21,7 @@ class OfficeRules:
     claim_window_days: int = 180  # a charge without member id can be claimed this long after its business date
 
 
-def office_rules(data: Mapping[str, Any], fail) -> OfficeRules:
+def office_rules(data: Mapping[str, Any], fail: Callable[[str, str], Exception]) -> OfficeRules:
     """``fail(key, reason)`` returns the ConfigError to raise."""
     adj = data.get("adjustments", {})
     claims = data.get("claims", {})
@@ -28,7 +29,7 @@ def office_rules(data: Mapping[str, Any], fail) -> OfficeRules:
         raise fail("adjustments" if not isinstance(adj, Mapping) else "claims", "must be a table")
     d = OfficeRules()
 
-    def integer(table, key: str, path: str, default: int) -> int:
+    def integer(table: Mapping[str, Any], key: str, path: str, default: int) -> int:
         v = table.get(key, default)
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise fail(path + key, f"must be an integer >= 1, got {v!r}")

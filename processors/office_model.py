@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from .model import FolioPosting, PosBill
+
 
 @dataclass(frozen=True, slots=True)
 class PointAdjustment:
@@ -42,7 +44,7 @@ class KeptCharge:
     source_id: str
     topic: str
     raw: bytes
-    event: object  # FolioPosting | PosBill (member_id None)
+    event: FolioPosting | PosBill  # member_id None
     fingerprint: str
 
 

@@ -115,7 +115,7 @@ class SourceRecord:
         return None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "SourceRecord":
+    def from_dict(cls, d: dict[str, Any]) -> SourceRecord:
         def dec(key: str) -> Decimal | None:
             return Decimal(d[key]) if d.get(key) is not None else None
         rec = cls(

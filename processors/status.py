@@ -6,8 +6,8 @@ status of program year Y+1.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Mapping
 
 from processors.config import ProgramConfig
 from processors.model import Evaluation, Qualifying, Status

@@ -30,11 +30,12 @@ status takes effect" (tests and tools without a clock).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .config import ProgramConfig
-from .model import Qualifying, Status
+from .model import Evaluation, Qualifying, Status
 from .outcomes import StatusChanged
 from .status import evaluate, validity
 
@@ -53,7 +54,7 @@ def is_open(year: int, cfg: ProgramConfig, today: date | None) -> bool:
     return today is None or today < final_on(year, cfg)
 
 
-def close(m: "Member", year: int, cfg: ProgramConfig, today: date | None,
+def close(m: Member, year: int, cfg: ProgramConfig, today: date | None,
           closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:
     """close-year ``year`` for ``m``: the first evaluation, or a re-evaluation while the year is open."""
     if year in m.closed:
@@ -72,7 +73,7 @@ def close(m: "Member", year: int, cfg: ProgramConfig, today: date | None,
     return change
 
 
-def revise(m: "Member", year: int, cfg: ProgramConfig, today: date | None,
+def revise(m: Member, year: int, cfg: ProgramConfig, today: date | None,
            closed_years: frozenset[int] = frozenset()) -> StatusChanged | None:
     """Evaluate a closed, open year again; changes something only when its counters changed."""
     q = m.qualifying.get(year, Qualifying())
@@ -90,7 +91,7 @@ def revise(m: "Member", year: int, cfg: ProgramConfig, today: date | None,
     return change
 
 
-def after_late_postings(m: "Member", years: Iterable[int], cfg: ProgramConfig, today: date | None,
+def after_late_postings(m: Member, years: Iterable[int], cfg: ProgramConfig, today: date | None,
                         closed_years: frozenset[int] = frozenset()) -> list[StatusChanged]:
     """The counters of ``years`` changed (a charge, correction or released hold): each year already
     closed — for this member, or by the year-end job (``closed_years``: the member may have been
@@ -101,7 +102,7 @@ def after_late_postings(m: "Member", years: Iterable[int], cfg: ProgramConfig, t
     return m.effects.status_changes[before:]
 
 
-def _apply(m: "Member", year: int, status: str, carried_points: int, carried_nights: int) -> bool:
+def _apply(m: Member, year: int, status: str, carried_points: int, carried_nights: int) -> bool:
     """Record ``status`` for program year+1 and set the carry-forward into year+1 (replacing what an
     earlier evaluation carried). True when the carry-forward changed."""
     nxt = year + 1
@@ -125,13 +126,13 @@ def _apply(m: "Member", year: int, status: str, carried_points: int, carried_nig
     return True
 
 
-def _follow(m: "Member", year: int, cfg: ProgramConfig, today: date | None, closed_years: frozenset[int]) -> None:
+def _follow(m: Member, year: int, cfg: ProgramConfig, today: date | None, closed_years: frozenset[int]) -> None:
     """``year``'s counters changed: evaluate it again if it was closed and is still open."""
     if (year in m.closed or year in closed_years) and is_open(year, cfg, today):
         close(m, year, cfg, today, closed_years)
 
 
-def _change(m: "Member", event_id: str, year: int, old: str, new: str, q: Qualifying, ev) -> StatusChanged:
+def _change(m: Member, event_id: str, year: int, old: str, new: str, q: Qualifying, ev: Evaluation) -> StatusChanged:
     valid_from, valid_until = validity(year)
     change = StatusChanged(event_id, year, old, new, valid_from, valid_until, q.total_points, q.total_nights,
                            ev.carried_points, ev.carried_nights, ev.qualified_by)

@@ -8,12 +8,13 @@ Nothing is read at import; :func:`load` reads the files once, on first use.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, NoReturn
 
 import fastavro
 from fastavro.schema import to_parsing_canonical_form
@@ -49,12 +50,12 @@ def rabin_fingerprint(canonical: str) -> bytes:
 class Schema:
     name: str               # short name, e.g. "FolioPosting"
     full_name: str          # "com.oneharmony.v1.FolioPosting"
-    raw: dict               # the .avsc as loaded (docs and logical types included)
+    raw: dict[str, Any]               # the .avsc as loaded (docs and logical types included)
     text: str               # compact JSON of ``raw`` (what is registered with a schema registry)
-    parsed: dict            # fastavro parsed schema
+    parsed: dict[str, Any]            # fastavro parsed schema
     canonical: str          # Avro parsing canonical form
     fingerprint: bytes      # CRC-64-AVRO of ``canonical``, little-endian
-    check: Callable[[dict], dict]  # encode-side checks, returns the record to write
+    check: Callable[[dict[str, Any]], dict[str, Any]]  # encode-side checks, returns the record to write
 
 
 @cache
@@ -67,8 +68,10 @@ def load() -> dict[str, Schema]:
     return out
 
 
-def build(raw: dict) -> Schema:
+def build(raw: dict[str, Any]) -> Schema:
     parsed = fastavro.parse_schema(raw, named_schemas={})
+    if not isinstance(parsed, dict):  # a record's schema parses to a dict (our .avsc files are records)
+        raise ValueError(f"not a record schema: {raw!r}")
     canonical = to_parsing_canonical_form(parsed)
     full = parsed["name"]
     return Schema(
@@ -116,12 +119,12 @@ def decimal_problem(value: Decimal, precision: int, scale: int) -> tuple[str | N
     return None, (value if value.same_quantum(q) else q)
 
 
-def _fail(path: str, reason: str):
+def _fail(path: str, reason: str) -> NoReturn:
     from .errors import EncodeError
     raise EncodeError(path, reason)
 
 
-def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None:
+def _type_checker(t: Any, named: dict[str, Any], path: str) -> Callable[[Any], Any] | None:
     """A function checking/normalising one value of Avro type ``t``, or None when fastavro's own
     checks are enough (strings, enums)."""
     if isinstance(t, str):
@@ -134,10 +137,11 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
         branches = [b for b in t if b != "null"]
         if len(branches) != 1:
             return None
-        inner = _type_checker(branches[0], named, path)
-        if inner is None:
+        maybe = _type_checker(branches[0], named, path)
+        if maybe is None:
             return None
-        return lambda v: None if v is None else inner(v)
+        branch: Callable[[Any], Any] = maybe  # not None: the lambda below may call it
+        return lambda v: None if v is None else branch(v)
     typ, logical = t.get("type"), t.get("logicalType")
     if typ == "record":
         return _record_checker(t, named, path + ".")
@@ -148,7 +152,7 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
 
         from .errors import EncodeError
 
-        def check_array(v):
+        def check_array(v: Any) -> Any:
             if not isinstance(v, (list, tuple)):
                 _fail(path, f"expected a list, got {type(v).__name__}")
             out, changed = [], False
@@ -167,7 +171,7 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
         precision, scale = t["precision"], t.get("scale", 0)
         quantum, ctx = Decimal(1).scaleb(-scale), _context(precision)
 
-        def check_decimal(v):
+        def check_decimal(v: Any) -> Any:
             if type(v) is not Decimal:
                 if isinstance(v, int) and not isinstance(v, bool):
                     v = Decimal(v)
@@ -182,7 +186,7 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
             return v if v.same_quantum(q) else q
         return check_decimal
     if typ == "long" and logical == "timestamp-millis":
-        def check_ts(v):
+        def check_ts(v: Any) -> Any:
             if not isinstance(v, datetime):
                 _fail(path, f"expected datetime, got {type(v).__name__}")
             if v.utcoffset() is None:
@@ -192,7 +196,7 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
     if typ in ("int", "long") and logical is None:  # fastavro writes any Python int (and bools)
         lo, hi = (-(2**31), 2**31 - 1) if typ == "int" else (-(2**63), 2**63 - 1)
 
-        def check_int(v):
+        def check_int(v: Any) -> Any:
             if type(v) is not int and (isinstance(v, bool) or not isinstance(v, int)):
                 _fail(path, f"expected an integer, got {type(v).__name__}")
             if not lo <= v <= hi:
@@ -200,7 +204,7 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
             return v
         return check_int
     if typ == "int" and logical == "date":
-        def check_date(v):
+        def check_date(v: Any) -> Any:
             if not isinstance(v, date) or isinstance(v, datetime):
                 _fail(path, f"expected date, got {type(v).__name__}")
             return v
@@ -208,7 +212,7 @@ def _type_checker(t: Any, named: dict, path: str) -> Callable[[Any], Any] | None
     return None
 
 
-def _record_checker(t: dict, named: dict, prefix: str) -> Callable[[Any], Any]:
+def _record_checker(t: dict[str, Any], named: dict[str, Any], prefix: str) -> Callable[[Any], Any]:
     checks = []
     for f in t["fields"]:
         fn = _type_checker(f["type"], named, prefix + f["name"])
@@ -216,7 +220,7 @@ def _record_checker(t: dict, named: dict, prefix: str) -> Callable[[Any], Any]:
             checks.append((f["name"], fn, "default" in f))
     where = prefix.rstrip(".") or t["name"]
 
-    def check_record(rec):
+    def check_record(rec: Any) -> Any:
         if not isinstance(rec, dict):
             _fail(where, f"expected a dict, got {type(rec).__name__}")
         out = None

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Mapping
 from io import BytesIO
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import fastavro
 from fastavro import schemaless_reader, schemaless_writer
@@ -23,8 +24,8 @@ from fastavro.read import SchemaResolutionError
 
 from . import catalog, fastread, fastwrite
 from .catalog import Schema
-from .explain import first_problem
 from .errors import CodecError, DecodeError, EncodeError, RegistryError
+from .explain import first_problem
 from .registry import RegistryClient
 
 __all__ = ["Codec", "CodecError", "DecodeError", "EncodeError", "RegistryError", "SINGLE_OBJECT_MAGIC"]
@@ -38,19 +39,20 @@ class _Writer:
     """How to read bodies written with one registry schema id."""
     __slots__ = ("name", "writer", "reader")
 
-    def __init__(self, name: str, writer: dict, reader: dict | None):
+    def __init__(self, name: str, writer: dict[str, Any] | list[Any] | str,
+                 reader: dict[str, Any] | list[Any] | str | None):
         self.name, self.writer, self.reader = name, writer, reader
 
 
-class _FastTable(dict):
+class _FastTable(dict[bytes, Any]):
     """Readers for :meth:`Codec.decode_fast` (``classes`` None) or :meth:`Codec.decode_domain` with one
     ``classes``: message header (``C3 01`` + fingerprint, or ``00`` + Confluent schema id) ->
     (name, reader, body offset); ``reader(data, offset)`` returns the record (or domain object)."""
     __slots__ = ("classes",)
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
-        self.classes = None
+        self.classes: Mapping[str, Callable[..., Any]] | None = None
 
 
 class Codec:
@@ -75,7 +77,7 @@ class Codec:
         self._fast_last = self._fast_dicts  # the table decode_domain used last
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Codec":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Codec:
         """A codec using ``SCHEMA_REGISTRY_URL`` when set (and not empty)."""
         env = os.environ if env is None else env
         return cls((env.get("SCHEMA_REGISTRY_URL") or "").strip() or None)
@@ -101,7 +103,7 @@ class Codec:
 
     # ------------------------------------------------------------------ encode
 
-    def encode(self, name: str, record: dict, subject: str | None = None) -> bytes:
+    def encode(self, name: str, record: dict[str, Any], subject: str | None = None) -> bytes:
         """Avro-encode ``record`` as a ``name``. ``subject`` (registry only) defaults to
         ``<name>-value``; producers pass ``<topic>-value``. Raises EncodeError for a record that
         does not fit, RegistryError when the registry cannot register the schema."""
@@ -121,7 +123,7 @@ class Codec:
             raise EncodeError(*_explain(s, rec, e)) from None
         return buf.getvalue()
 
-    def encode_trusted(self, name: str, record: dict, subject: str | None = None) -> bytes:
+    def encode_trusted(self, name: str, record: dict[str, Any], subject: str | None = None) -> bytes:
         """Like :meth:`encode` (same header, same bytes) for records built by the engine's own code:
         skips the value checks and writes with the generated encoder of :mod:`schemas.fastwrite`
         (several times faster). Still refuses unknown enum symbols, decimals that would need
@@ -148,6 +150,8 @@ class Codec:
 
     def _register(self, s: Schema, subject: str | None) -> bytes:
         subject = subject or s.name + "-value"
+        if self.registry is None:  # encode() only calls this with a registry
+            raise RegistryError(f"no schema registry to register {subject!r} with")
         schema_id = self.registry.register(subject, s.text)
         header = bytes([CONFLUENT_MAGIC]) + schema_id.to_bytes(4, "big")
         self._by_id.setdefault(schema_id, _Writer(s.name, s.parsed, None))
@@ -156,10 +160,12 @@ class Codec:
 
     # ------------------------------------------------------------------ decode
 
-    def decode(self, data: bytes) -> tuple[str, dict]:
+    def decode(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """(record name, record) from either wire format. Raises only DecodeError."""
         data, offset = _framing(data)
         n = len(data)
+        writer: dict[str, Any] | list[Any] | str
+        reader: dict[str, Any] | list[Any] | str | None
         if offset == 10:
             s = self._by_fp.get(data[2:10])
             if s is None:
@@ -181,17 +187,17 @@ class Codec:
             raise DecodeError(f"{name}: not a record")
         return name, record
 
-    def decode_as(self, name: str, data: bytes) -> dict:
+    def decode_as(self, name: str, data: bytes) -> dict[str, Any]:
         """Decode and check the record type is ``name``."""
         got, record = self.decode(data)
         if got != name:
             raise DecodeError(f"expected a {name}, got a {got}")
         return record
 
-    def decode_many(self, values: list[bytes]) -> list[tuple[str, dict] | DecodeError]:
+    def decode_many(self, values: list[bytes]) -> list[tuple[str, dict[str, Any]] | DecodeError]:
         """Decode a batch; a value that cannot be decoded yields its DecodeError in its place."""
         decode = self.decode
-        out: list = []
+        out: list[Any] = []
         append = out.append
         for v in values:
             try:
@@ -202,7 +208,7 @@ class Codec:
 
     # ------------------------------------------------------------------ fast decode (schemas.fastread)
 
-    def decode_fast(self, data: bytes) -> tuple[str, dict]:
+    def decode_fast(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """:meth:`decode` with the generated readers of :mod:`schemas.fastread` (3-4x faster): same
         wire formats (Confluent ids resolved through the registry as before), same records, raises
         only DecodeError. Stricter than fastavro on a few invalid encodings it accepts (a negative enum
@@ -210,15 +216,15 @@ class Codec:
         schema other than ours) or a schema fastread cannot compile are read by fastavro as before."""
         return self._read_with(self._fast_dicts, data)
 
-    def decode_domain(self, data: bytes, classes: Mapping[str, Callable]) -> tuple[str, Any]:
+    def decode_domain(self, data: bytes, classes: Mapping[str, Callable[..., Any]]) -> tuple[str, Any]:
         """(record name, domain object) without building the intermediate dicts: like
         :meth:`decode_fast`, but a record whose name is in ``classes`` (short or full name; nested
         records included) is built by calling its class with its fields, and arrays become tuples —
         for ``streams.events.DOMAIN_CLASSES`` exactly ``to_domain(*codec.decode(data))``. A top-level
         record without a class is returned as a dict. ``classes`` is compiled into readers on first
         use (keep one mapping, don't mutate it). Raises only DecodeError."""
-        t = self._fast_last
-        if t.classes is not classes:
+        t: _FastTable | None = self._fast_last
+        if t is None or t.classes is not classes:
             t = self._fast.get(id(classes))
             if t is None or t.classes is not classes:
                 t = self._fast[id(classes)] = _FastTable()  # holds ``classes``: its id cannot be reused
@@ -226,7 +232,7 @@ class Codec:
             self._fast_last = t
         return self._read_with(t, data)
 
-    def _read_with(self, t: _FastTable, data: bytes):
+    def _read_with(self, t: _FastTable, data: bytes) -> tuple[str, Any]:
         """The compiled reader of ``data``'s header in ``t`` (compiling it on first sight)."""
         if type(data) is bytes:
             hit = t.get(data[:10]) or t.get(data[:5])
@@ -234,7 +240,7 @@ class Codec:
                 return _read_body(hit, data)
         return self._decode_fast_slow(data, t)
 
-    def _decode_fast_slow(self, data, t: _FastTable):
+    def _decode_fast_slow(self, data: Any, t: _FastTable) -> tuple[str, Any]:  # data: bytes-like
         """decode_fast / decode_domain: framing checks (as :meth:`decode`) and the first message of
         each header (single-object fingerprint or Confluent schema id), whose reader is compiled and
         kept in ``t``: header bytes -> (name, reader, body offset)."""
@@ -253,7 +259,8 @@ class Codec:
             t[data[:offset]] = hit
         return _read_body(hit, data)
 
-    def _fast_reader(self, name: str, writer: Any, reader: Any, classes) -> Callable[[bytes, int], Any]:
+    def _fast_reader(self, name: str, writer: Any, reader: Any,
+                     classes: Mapping[str, Callable[..., Any]] | None) -> Callable[[bytes, int], Any]:
         """A generated reader for bodies written with ``writer`` (no schema resolution), else one
         that reads with fastavro like :meth:`decode` (and builds the domain objects from its dict)."""
         if reader is None:
@@ -265,7 +272,7 @@ class Codec:
             except Exception:  # UnsupportedSchema (or anything else): fastavro below
                 pass
 
-        def read(data: bytes, offset: int):
+        def read(data: bytes, offset: int) -> Any:
             fo = BytesIO(data)
             fo.seek(offset)
             try:
@@ -327,7 +334,7 @@ def _read_body(hit: tuple[str, Callable[[bytes, int], Any], int], data: bytes) -
         raise DecodeError(f"{name}: {fastread.problem(e)}") from None
 
 
-def _framing(data) -> tuple[bytes, int]:
+def _framing(data: Any) -> tuple[bytes, int]:  # data: bytes-like (or anything, refused)
     """(data as bytes, header length): 10 for single-object encoding, 5 for the Confluent wire
     format; DecodeError for anything else."""
     if type(data) is not bytes:
@@ -349,15 +356,15 @@ def _framing(data) -> tuple[bytes, int]:
     raise DecodeError(f"not Avro framing (first byte {first:#04x}; expected C3 01 or 00)")
 
 
-def raw_logical_equal(a: dict, b: dict) -> bool:
+def raw_logical_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Same schema apart from docs/defaults formatting: compare with ``doc`` keys removed."""
-    def strip(x):
+    def strip(x: Any) -> Any:
         if isinstance(x, dict):
             return {k: strip(v) for k, v in x.items() if k != "doc"}
         if isinstance(x, list):
             return [strip(v) for v in x]
         return x
-    return strip(a) == strip(b)
+    return bool(strip(a) == strip(b))
 
 
 def _read_problem(e: Exception) -> str:
@@ -375,7 +382,7 @@ def _read_problem(e: Exception) -> str:
     return f"corrupt or truncated body ({type(e).__name__}: {e})"
 
 
-def _explain(s: Schema, record: dict, e: Exception) -> tuple[str | None, str]:
+def _explain(s: Schema, record: dict[str, Any], e: Exception) -> tuple[str | None, str]:
     """A readable reason for a fastavro write failure (slow path: only on errors)."""
     try:
         problem = first_problem(s.parsed, record)

@@ -9,7 +9,7 @@ from typing import Any
 _INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
-def first_problem(parsed: dict, record: Any) -> tuple[str, str] | None:
+def first_problem(parsed: dict[str, Any], record: Any) -> tuple[str, str] | None:
     return _walk(parsed, record, "", parsed.get("__named_schemas", {}))
 
 
@@ -17,7 +17,7 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _walk(t: Any, v: Any, path: str, named: dict) -> tuple[str, str] | None:
+def _walk(t: Any, v: Any, path: str, named: dict[str, Any]) -> tuple[str, str] | None:
     if isinstance(t, str) and t in named:
         t = named[t]
     if isinstance(t, list):

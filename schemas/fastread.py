@@ -25,7 +25,8 @@ fastavro's. :class:`CorruptData` is raised for what the generated code checks it
 string / bytes lengths, enum index out of range, union index out of range, an array block count
 larger than the bytes left (each item takes at least one byte), and varints longer than 64 bits.
 Stricter than fastavro 1.13, which accepts them, on purpose: a negative enum index (fastavro reads
-``symbols[-n]``), varints over 10 bytes or with bits above 64 (fastavro silently wraps them). Like fastavro: ``int`` values are not range-checked to 32 bits, any non-zero boolean byte
+``symbols[-n]``), varints over 10 bytes or with bits above 64 (fastavro silently wraps them).
+Like fastavro: ``int`` values are not range-checked to 32 bits, any non-zero boolean byte
 is True, the byte size after a negative array/map block count is read and ignored, and decimals
 are built exactly as fastavro's ``read_decimal`` (``create_decimal`` with ``prec = precision``,
 then ``scaleb(-scale)``: digits beyond the precision are rounded half-even, the exponent is
@@ -57,14 +58,16 @@ import dataclasses
 import struct
 import threading
 import types
-from datetime import date, datetime, timedelta, timezone
-from decimal import ROUND_HALF_EVEN, Context, Decimal as _Decimal, DivisionByZero, InvalidOperation, Overflow
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Context, DivisionByZero, InvalidOperation, Overflow
+from decimal import Decimal as _Decimal
+from typing import Any
 
 __all__ = ["UnsupportedSchema", "CorruptData", "compile_decoder", "decoder", "generated_source", "problem",
            "build", "EPOCH"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = 719163  # date(1970, 1, 1).toordinal()
 
 _PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
@@ -172,6 +175,8 @@ class _Cache(dict):
     """Bounded value cache: key -> value computed by ``make`` on a miss (exceptions propagate and
     nothing is stored); cleared when full. Only keys of at most ``max_key`` bytes are kept."""
     __slots__ = ("make", "max_key")
+    make: Callable[[Any], Any]
+    max_key: int | None
 
     def __missing__(self, key):
         v = self.make(key)
@@ -233,6 +238,9 @@ class _DecimalCache(dict):
     """bytes -> Decimal, filled by :func:`_decimal_miss`; ``ctx``: the decimal context, ``lim``:
     10 ** precision, ``exp``: -scale."""
     __slots__ = ("ctx", "lim", "exp")
+    ctx: Context
+    lim: int
+    exp: int
 
 
 def _decimal_miss(cache: _DecimalCache, key: bytes):
@@ -265,7 +273,7 @@ def _decimal_cache(precision: int, scale: int) -> _DecimalCache:
 
 def _enum_table(symbols: list[str]) -> tuple:
     """symbol for each possible first byte of a one-byte index; None: slow path (multi-byte or invalid)."""
-    tab = [None] * 256
+    tab: list[str | None] = [None] * 256
     for i, sym in enumerate(symbols[:64]):
         tab[i << 1] = sym
     return tuple(tab)
@@ -282,11 +290,13 @@ def _fast_setters(cls: Any, names: list[str]) -> list | None:
     if sorted(f.name for f in fields) != sorted(names) or len(set(names)) != len(names) \
             or not all(f.init for f in fields) or len(cls.__dataclass_fields__) != len(fields):
         return None
-    if hasattr(cls, "__post_init__") or not cls.__dataclass_params__.init:
+    params = cls.__dataclass_params__  # type: ignore[attr-defined]  # set by @dataclass, not in typeshed
+    if hasattr(cls, "__post_init__") or not params.init:
         return None
     init = cls.__dict__.get("__init__")
     code = getattr(init, "__code__", None)
-    if code is None or code.co_filename != "<string>" or init.__qualname__ != f"{cls.__qualname__}.__init__":
+    if code is None or code.co_filename != "<string>" \
+            or getattr(init, "__qualname__", None) != f"{cls.__qualname__}.__init__":
         return None  # a hand-written __init__
     if cls.__new__ is not object.__new__:
         return None
@@ -722,7 +732,7 @@ def _bench_bodies(count: int = 1000) -> dict[str, list[bytes]]:
     from . import catalog
     rnd = random.Random(7)
     schemas = catalog.load()
-    t0 = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
     cats = ["ROOM", "FOOD_BEVERAGE", "OTHER_SERVICE", "TAX", "SERVICE_CHARGE", "SHOPPING_ARCADE"]
     chans = ["RESERVATION_CENTER", "OFFICIAL_WEBSITE", "DIRECT", "TRAVEL_AGENCY", "OTHER"]
 
@@ -775,48 +785,49 @@ def main(repeat: int = 7, number: int = 20) -> None:
     cols = ["fastavro", "+to_domain", "decode+to_domain", "decode_fast", "decode_domain", "(steady)",
             "(cold caches)"]
     print(f"{'µs/record':14}" + "".join(f"{c:>18}" for c in cols))
+    decode, fast, domain = codec.decode, codec.decode_fast, codec.decode_domain
     for name, items in _bench_bodies().items():
         parsed = schemas[name].parsed
         framed = [codec._so_header[name] + b for b in items]
-        decode, fast, domain = codec.decode, codec.decode_fast, codec.decode_domain
         for b in framed:  # same results
             assert fast(b) == decode(b) and domain(b, DOMAIN_CLASSES) == (name, to_domain(*decode(b)))
         t = fastread._tables()
         caches = [t["dates"], t["dates3"], t["instants"], t["buckets"], *t["decimals"].values()]
 
-        def fa():
+        def fa(items=items, parsed=parsed):
             for b in items:
                 schemaless_reader(BytesIO(b), parsed, None)
 
-        def fa_dom():
+        def fa_dom(items=items, parsed=parsed, name=name):
             for b in items:
                 to_domain(name, schemaless_reader(BytesIO(b), parsed, None))
 
-        def dec_dom():
+        def dec_dom(framed=framed):
             for b in framed:
                 to_domain(*decode(b))
 
-        def dec_fast():
+        def dec_fast(framed=framed):
             for b in framed:
                 fast(b)
 
-        def dec_domain():
+        def dec_domain(framed=framed):
             for b in framed:
                 domain(b, DOMAIN_CLASSES)
 
-        def steady():  # caches cleared once per pass: repeated values hit, unique amounts miss
+        # caches cleared once per pass: repeated values hit, unique amounts miss
+        def steady(framed=framed, caches=caches):
             for c in caches:
                 c.clear()
             for b in framed:
                 domain(b, DOMAIN_CLASSES)
 
-        def cold():  # worst case: every date, instant and amount a miss
+        def cold(framed=framed, caches=caches):  # worst case: every date, instant and amount a miss
             for b in framed:
                 for c in caches:
                     c.clear()
                 domain(b, DOMAIN_CLASSES)
 
-        def clear_only():
+        def clear_only(framed=framed, caches=caches):
             for _ in framed:
                 for c in caches:
                     c.clear()

@@ -38,13 +38,14 @@ from __future__ import annotations
 
 import struct
 import threading
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from io import BytesIO
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["UnsupportedSchema", "compile_encoder", "encoder", "generated_source", "EPOCH"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_ORDINAL = EPOCH.date().toordinal()  # 719163
 
 _PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
@@ -134,6 +135,8 @@ class _DateCache(dict):
     """date -> encoded days since 1970-01-01 (after a union index ``prefix``), filled on use.
     Dates repeat a lot (business dates, lot expiry dates); bounded, cleared when full."""
     __slots__ = ("prefix", "uv32")
+    prefix: bytes
+    uv32: Any
     MAX = 4096
 
     def __missing__(self, d):
@@ -157,6 +160,8 @@ def _date_cache(prefix: bytes) -> _DateCache:
 class _EnumTable(dict):
     """symbol -> encoded index; an unknown symbol raises ValueError."""
     __slots__ = ("type_name", "symbols")
+    type_name: str
+    symbols: tuple[str, ...]
 
     def __missing__(self, key):
         raise ValueError(f"unknown symbol {key!r} for enum {self.type_name} "
@@ -198,7 +203,7 @@ class _Block:
     def emit(self, line: str, extra: int = 0) -> None:
         self.lines.append("    " * (self.indent + extra) + line)
 
-    def child(self, extra: int = 1) -> "_Block":
+    def child(self, extra: int = 1) -> _Block:
         return _Block(self.indent + extra)
 
 
@@ -380,7 +385,7 @@ class _Gen:
         if len(others) > 1:
             raise UnsupportedSchema(f"union with several non-null branches: {t}")
         if not others:  # ["null"]
-            blk.pieces.append(self.lit(_varint(_zigzag(null_at))))
+            blk.pieces.append(self.lit(_varint(_zigzag(t.index("null")))))
             return
         i, branch = others[0]
         if null_at is None:
@@ -530,7 +535,7 @@ def encoder(schema) -> Callable[..., bytes]:
 def _bench_records() -> dict[str, dict]:
     from datetime import date
     from decimal import Decimal
-    t0 = datetime(2026, 3, 1, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 1, 3, 4, 5, 678000, tzinfo=UTC)
     return {
         "ChargeDecision": dict(
             decision_id="P:PMS-TYO01-00012345", source_id="P:PMS-TYO01-00012345",
@@ -554,6 +559,7 @@ def _bench_records() -> dict[str, dict]:
 
 def main(number: int = 100_000, repeat: int = 7) -> None:
     import timeit
+
     from .codec import Codec
     codec = Codec()
     print(f"{'record':16} {'encode µs':>10} {'trusted µs':>11} {'body only µs':>13}  speed-up")
@@ -561,8 +567,9 @@ def main(number: int = 100_000, repeat: int = 7) -> None:
         assert codec.encode_trusted(name, rec) == codec.encode(name, rec)
         body = encoder(codec.schema(name))
         times = []
-        for stmt in (lambda: codec.encode(name, rec), lambda: codec.encode_trusted(name, rec),
-                     lambda: body(rec)):
+        for stmt in (lambda name=name, rec=rec: codec.encode(name, rec),
+                     lambda name=name, rec=rec: codec.encode_trusted(name, rec),
+                     lambda body=body, rec=rec: body(rec)):
             times.append(min(timeit.repeat(stmt, number=number, repeat=repeat)) / number * 1e6)
         print(f"{name:16} {times[0]:10.2f} {times[1]:11.2f} {times[2]:13.2f}  {times[0] / times[1]:6.1f}x")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from typing import Any
@@ -39,10 +39,11 @@ def _schema(name: str) -> catalog.Schema:
     return s
 
 
-def from_json(name: str, obj: Any) -> dict:
+def from_json(name: str, obj: Any) -> dict[str, Any]:
     """Validate a JSON object as a ``name`` record and convert it to codec values."""
     s = _schema(name)
-    return _convert(s.parsed, obj, "", s.parsed["__named_schemas"])
+    record: dict[str, Any] = _convert(s.parsed, obj, "", s.parsed["__named_schemas"])
+    return record
 
 
 def _join(path: str, name: str) -> str:
@@ -56,7 +57,7 @@ def _kind(v: Any) -> str:
             list: "array", dict: "object"}.get(type(v), type(v).__name__)
 
 
-def _convert(t: Any, v: Any, path: str, named: dict) -> Any:
+def _convert(t: Any, v: Any, path: str, named: dict[str, Any]) -> Any:
     if isinstance(t, str) and t in named:
         t = named[t]
     if isinstance(t, list):  # unions: only ["null", T] are used
@@ -109,7 +110,7 @@ def _convert(t: Any, v: Any, path: str, named: dict) -> Any:
     raise RecordError(path, f"unsupported Avro type {t!r}")
 
 
-def _record(t: dict, v: Any, path: str, named: dict) -> dict:
+def _record(t: dict[str, Any], v: Any, path: str, named: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(v, dict):
         raise RecordError(path, f"expected an object, got {_kind(v)}")
     fields = t["fields"]
@@ -171,16 +172,17 @@ def _timestamp(v: Any, path: str) -> datetime:
     if ts.utcoffset() is None:
         raise RecordError(path, f"timestamp without UTC offset: {v!r} (add Z or +09:00)")
     try:
-        ts = ts.astimezone(timezone.utc)
+        ts = ts.astimezone(UTC)
     except (OverflowError, ValueError):
         raise RecordError(path, f"timestamp out of range: {v!r}") from None
     return ts.replace(microsecond=ts.microsecond // 1000 * 1000)
 
 
-def to_json(name: str, record: dict) -> dict:
+def to_json(name: str, record: dict[str, Any]) -> dict[str, Any]:
     """A JSON-serialisable copy of a record: Decimal -> string, date/datetime -> ISO-8601."""
     _schema(name)
-    return _plain(record)
+    plain: dict[str, Any] = _plain(record)
+    return plain
 
 
 def _plain(v: Any) -> Any:

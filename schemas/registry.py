@@ -11,6 +11,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 from .errors import RegistryError
 
@@ -36,7 +37,7 @@ class RegistryClient:
     def __repr__(self) -> str:
         return f"RegistryClient({self.url!r})"
 
-    def _request(self, method: str, path: str, body: dict | None = None) -> dict:
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Accept", CONTENT_TYPE + ", application/json")
@@ -46,7 +47,8 @@ class RegistryClient:
             req.add_header("Authorization", self._auth)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read() or b"{}")
+                answer: dict[str, Any] = json.loads(resp.read() or b"{}")
+                return answer
         except urllib.error.HTTPError as e:
             try:
                 detail = json.loads(e.read() or b"{}").get("message", "")

@@ -13,7 +13,7 @@ import logging
 import tempfile
 import threading
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import faust
 from mode import Service
@@ -22,8 +22,8 @@ from processors.model import JST
 from processors.validity import jst_date
 
 from . import jobs
-from .held_metrics import record_job_run
 from .faust_auth import faust_credentials
+from .held_metrics import record_job_run
 from .kafka import kafka_config
 from .member_view import member_json
 from .settings import Settings
@@ -112,11 +112,11 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
 
     @app.crontab("0 0 1 1 *", timezone=JST, on_leader=True)
     async def year_end() -> None:
-        await jobs_topic.send(value={"job": "close-year", "year": jst_date(datetime.now(timezone.utc)).year - 1})
+        await jobs_topic.send(value={"job": "close-year", "year": jst_date(datetime.now(UTC)).year - 1})
 
     @app.crontab("5 0 * * *", timezone=JST, on_leader=True)
     async def daily_expiry() -> None:
-        await jobs_topic.send(value={"job": "expire", "as_of": jst_date(datetime.now(timezone.utc)).isoformat()})
+        await jobs_topic.send(value={"job": "expire", "as_of": jst_date(datetime.now(UTC)).isoformat()})
 
     @app.page("/members/{member_id}")
     async def member(web, request, member_id: str):

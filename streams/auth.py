@@ -26,9 +26,9 @@ import os
 import secrets
 import time
 import tomllib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from aiohttp import web
 
@@ -73,12 +73,12 @@ class TokenBook:
         return self.entries is None
 
     @classmethod
-    def from_env(cls, env=os.environ) -> "TokenBook":
+    def from_env(cls, env=os.environ) -> TokenBook:
         path = env.get("HARMONY_API_TOKENS_FILE")
         return cls(None) if not path else cls.load(Path(path))
 
     @classmethod
-    def load(cls, path: Path) -> "TokenBook":
+    def load(cls, path: Path) -> TokenBook:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -115,13 +115,13 @@ def run(b: Bench) -> dict:
 
 # ---------------------------------------------------------------------------------------- main
 def main(args) -> int:
-    from .devstack import RedisServer, TansuBroker
-    from .devstack import DevStackError
+    from .devstack import DevStackError, RedisServer, TansuBroker
     from .kafka_broker import KafkaCluster
 
     args.zipf = getattr(args, "zipf", 0.8)
     for k, v in (("check", False), ("compare", None), ("profile", None), ("py_spy", None), ("private", False),
-                 ("flush", False), ("skip", ""), ("keep", False), ("latency_sweep", ""), ("start", "2026-04-01"), ("days", 180)):
+                 ("flush", False), ("skip", ""), ("keep", False), ("latency_sweep", ""), ("start", "2026-04-01"),
+                 ("days", 180)):
         if not hasattr(args, k):
             setattr(args, k, v)
     if args.profile:
@@ -141,17 +141,17 @@ def main(args) -> int:
             kafka = KafkaCluster(nodes=1, workdir=workdir / "kafka").start()
             started.append(kafka)
             bootstrap = kafka.bootstrap
-            server_pids["kafka"] = kafka.nodes[0].proc.pid
+            server_pids["kafka"] = kafka.nodes[0].pid
         elif not bootstrap:
             broker = TansuBroker(workdir=workdir / "tansu").start()
             started.append(broker)
             bootstrap = broker.bootstrap
-            server_pids["tansu"] = broker.proc.pid
+            server_pids["tansu"] = broker.pid
         if not redis_url:
             rs = RedisServer(workdir=workdir / "redis", appendonly=True, appendfsync="everysec").start()
             started.append(rs)
             redis_url = rs.url
-            server_pids["redis"] = rs.proc.pid
+            server_pids["redis"] = rs.pid
         bench = Bench(args, bootstrap, redis_url, workdir)
         bench.started = sorted(server_pids)
         bench.server_pids = server_pids

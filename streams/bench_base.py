@@ -177,7 +177,7 @@ class Bench:
                 c.stop(timeout=10)
 
 
-def cpu_snapshot(b: "Bench", workers: list[Child]) -> dict[str, float | None]:
+def cpu_snapshot(b: Bench, workers: list[Child]) -> dict[str, float | None]:
     """CPU seconds so far of the workers, this process, the servers the bench started, the machine."""
     snap = {w.name: proc_cpu_seconds(w.pid) for w in workers}
     snap["machine"] = machine_busy_seconds()

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 from .bench_base import Bench, BenchError, Child, proc_status_kb, with_db
 from .bench_traffic import publish, publish_async
@@ -35,7 +36,7 @@ def limit_phase(b: Bench, E: Topics, expect: int) -> None:
         c.proc.wait(600)
     except subprocess.TimeoutExpired:
         c.stop()
-        raise BenchError("limit: no result in 600 s")
+        raise BenchError("limit: no result in 600 s") from None
     c.stop()
     lines = [ln for ln in c.log_bytes().decode(errors="replace").splitlines() if ln.startswith("{")]
     if c.proc.returncode != 0 or not lines:
@@ -52,7 +53,7 @@ def naive_phase(b: Bench, fx, enrollments, charges) -> None:
     wanted = {m.member_id for m in charges if m.member_id}
     enr = [m for m in enrollments if m.member_id in wanted]
     # aiokafka (under faust) has no lz4 codec here: the naive app's inputs are sent uncompressed
-    plain = {"compression.type": "none"}
+    plain: dict[str, Any] = {"compression.type": "none"}
     publish(b, N, fx, **plain)
     from .bench_naive import MARK
     r = b.redis("naive")

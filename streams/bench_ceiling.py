@@ -18,7 +18,7 @@ from __future__ import annotations
 import gc
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import gc_tuning
 from .bench_base import Bench
@@ -50,8 +50,8 @@ def ceiling_phase(b: Bench, E: Topics, fx: list[SimMessage], enrollments: list[S
     for m in fx:
         rates.add(codec.decode_domain(m.value, DOMAIN_CLASSES)[1])
     cfg = ConfigFile(Settings().config_path)()
-    ctx = Context(cfg, rates, datetime.now(timezone.utc))
-    engine = Engine(E, codec, None, lambda: cfg, rates, Metrics())
+    ctx = Context(cfg, rates, datetime.now(UTC))
+    engine = Engine(E, codec, None, lambda: cfg, rates, Metrics())  # type: ignore[arg-type]  # no store: decisions only
     members: dict[str, Member] = {}
     wanted = {m.member_id for m in sample}
     for m in enrollments:
@@ -78,7 +78,10 @@ def ceiling_phase(b: Bench, E: Topics, fx: list[SimMessage], enrollments: list[S
         for mid, items in by_member.items():
             mem = members.get(mid) or members.setdefault(mid, Member(mid))
             mem.effects = Effects()  # a new unit of work per batch, as after a load
-            mem.dirty.clear(), mem.new_src.clear(), mem.held_put.clear(), mem.held_del.clear()
+            mem.dirty.clear()
+            mem.new_src.clear()
+            mem.held_put.clear()
+            mem.held_del.clear()
             for m, ev, fp in items:
                 mem.handle_charge(ev, topic[m.topic], m.value, fp, ctx)
             touched.append(mem)

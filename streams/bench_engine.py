@@ -46,7 +46,8 @@ def wait_assigned(b: Bench, workers: list[Child], total: int, timeout: float = 4
             w.check()
             found = _ASSIGNED.findall(w.log_bytes())
             last.append(int(found[-1]) if found else None)
-        if all(n for n in last) and sum(last) == total:
+        counts = [n for n in last if n]
+        if len(counts) == len(last) and sum(counts) == total:
             return time.perf_counter() - started
         time.sleep(0.1)
     b.say(f"WARNING: no 'assigned {total} partitions' in the worker logs after {timeout:.0f} s; going on")

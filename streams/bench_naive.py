@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import time
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
@@ -44,8 +45,8 @@ def load_fx(worker) -> None:
         pending, deadline = set(parts), time.monotonic() + 30
         while pending and time.monotonic() < deadline:
             for m in c.consume(1000, timeout=0.2):
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
+                if err := m.error():
+                    if err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(m.partition())
                     continue
                 worker.fx.add(to_domain(*worker.codec.decode(m.value())))
@@ -68,7 +69,7 @@ def create_app(s: Settings, engine, marks: set[int]):
         broker_session_timeout=6,
         broker_heartbeat_interval=2, consumer_auto_offset_reset="earliest", topic_partitions=1,
     )
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+    raw: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
     inputs = app.topic(t.postings, t.bills, t.enrollments, t.redemptions, **raw)
     outputs = {name: app.topic(name, **raw) for name in t.outputs}
     redis = engine.store.redis

@@ -49,9 +49,9 @@ def balances_summary(states: dict[str, tuple], sample: int = 25) -> dict:
 def profile_top(path: str, n: int = 15) -> dict:
     import pstats
     st = pstats.Stats(path)
-    total = st.total_tt or 1e-9
+    total = st.total_tt or 1e-9  # type: ignore[attr-defined]  # set by pstats.Stats, not declared in typeshed
     rows = []
-    for (file, line, fn), (cc, nc, tt, ct, _) in st.stats.items():
+    for (file, line, fn), (_cc, nc, tt, ct, _) in st.stats.items():  # type: ignore[attr-defined]  # as total_tt
         rows.append({"function": f"{_short(file)}:{line}({fn})", "ncalls": nc, "tottime": round(tt, 3),
                      "cumtime": round(ct, 3), "tottime_pct": round(100 * tt / total, 1)})
     by_tot = sorted(rows, key=lambda r: -r["tottime"])[:n]
@@ -104,7 +104,7 @@ def _short(file: str) -> str:
 # ---------------------------------------------------------------------------------------- report
 def report(res: dict) -> str:
     cfg = res["config"]
-    out = []
+    out: list[str] = []
     w = out.append
     w("")
     w(f"harmony bench — {cfg['events']:,} charges, {cfg['members']:,} members, {cfg['partitions']} partitions, "

@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # commands that do not need the engine's addresses (dev starts its own; bench starts private ones
@@ -26,7 +26,7 @@ def locate_engine(args) -> None:
         source = locate()
     except EngineNotFound as exc:
         print(f"harmony {args.command}: {exc}", file=sys.stderr)
-        raise SystemExit(2)
+        raise SystemExit(2) from None
     logging.getLogger(__name__).info("engine addresses from %s", source)
 
 
@@ -64,9 +64,11 @@ def cmd_dev(args) -> int:
         s = settings()
         created = create_topics(s.bootstrap, Topics.from_env())
         print(f"harmony dev: Kafka {s.bootstrap}  Redis {s.redis_url}  ({len(created)} topics created)")
-        print(f"harmony dev: API on http://{s.web_host}:{s.web_port}/members/<id>  (health: /health, metrics: /metrics)")
+        print(f"harmony dev: API on http://{s.web_host}:{s.web_port}/members/<id>"
+              "  (health: /health, metrics: /metrics)")
         print(f"harmony dev: office console on http://{s.web_host}:{s.web_port}/office/"
-              + ("" if os.environ.get("HARMONY_API_TOKENS_FILE") else " (no token file: loopback only, any token signs in)"))
+              + ("" if os.environ.get("HARMONY_API_TOKENS_FILE")
+                 else " (no token file: loopback only, any token signs in)"))
         print("harmony dev: in another terminal: harmony publish pms.folio-postings.v1 examples/postings.jsonl; "
               "harmony wait; harmony member show OH0000001")
         print("harmony dev: Ctrl-C stops the worker, the broker and Redis")
@@ -107,6 +109,7 @@ def cmd_worker(args) -> int:
 def run_plain_worker(s) -> int:
     """The batch loop alone (no web server, no timers): for benchmarks and fault-injection tests."""
     import threading
+
     from .worker import Worker
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -177,7 +180,7 @@ def cmd_close_year(args) -> int:
 
 def _now() -> datetime:
     """The current instant (aware, UTC); job dates derive from it in JST, never the host's zone."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def cmd_expire(args) -> int:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .dead_letters import DEFAULT_MAX_REPLAYS, by_reason, read_dead_letters, replay, replay_counts, select
 
@@ -36,7 +36,7 @@ def cmd_list(args) -> int:
     letters = _selected(args, s)
     redis = connect(s.redis_url)
     counts = replay_counts(redis, letters)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = [("id", "origin", "at", "age", "replays", "error")]
     for d in letters:
         rows.append((d.id, _short(d.origin_topic, s.topics.prefix),

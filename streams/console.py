@@ -157,7 +157,7 @@ class Console:
             try:
                 points = int(str(form.get("points", "")).replace(",", "").strip())
             except ValueError:
-                raise web.HTTPSeeOther(back + "?error=" + quote("points: a whole number, e.g. 500 or -500"))
+                raise web.HTTPSeeOther(back + "?error=" + quote("points: a whole number, e.g. 500 or -500")) from None
             note = str(form.get("note", "")).strip() or None
             body = {"points": points, "reason": str(form.get("reason", "")), "note": note}
             result = await self._run(self.routes.file_adjustment, client, mid, body, who.name)

@@ -5,7 +5,7 @@ dates 2026年3月14日（土）, times in JST."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import orjson
@@ -93,7 +93,7 @@ def explain(sid: str, rec: dict | None) -> str:
 
 def console_view(store: MemberStore, thresholds, member_id: str, page: int = 0,
                  today: date | None = None) -> dict | None:
-    today = today or jst_date(datetime.now(timezone.utc))
+    today = today or jst_date(datetime.now(UTC))
     view = member_json(store, member_id, today=today, ledger=0)
     if view is None:
         return None

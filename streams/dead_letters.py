@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable, Iterator
+from datetime import UTC, datetime
 
 from .topic_reader import read
 
@@ -67,7 +67,7 @@ def from_message(m) -> DeadLetter:
     h = {k: (v or b"").decode("utf-8", "replace") for k, v in (m.headers() or [])}
     kind, ts = m.timestamp()
     return DeadLetter(m.partition(), m.offset(),
-                      datetime.fromtimestamp(ts / 1000, timezone.utc) if kind != 0 and ts > 0 else None,
+                      datetime.fromtimestamp(ts / 1000, UTC) if kind != 0 and ts > 0 else None,
                       m.key(), m.value() or b"", h.get("origin.topic", "?"), _int(h.get("origin.partition")),
                       _int(h.get("origin.offset")), h.get("error", ""))
 

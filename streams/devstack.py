@@ -82,6 +82,13 @@ class _Process:
         self._log: IO[bytes] | None = None
         self._log_start = 0
 
+    @property
+    def pid(self) -> int:
+        """The running child's process id."""
+        if self.proc is None:
+            raise DevStackError(f"{self.name} is not running")
+        return self.proc.pid
+
     # -- subclass hooks -------------------------------------------------------------------------
     def _argv(self) -> list[str]:
         raise NotImplementedError
@@ -169,7 +176,7 @@ class _Process:
 
     def __enter__(self):
         try:
-            self.start()  # type: ignore[attr-defined]
+            self.start()
         except BaseException:
             self.cleanup()
             raise
@@ -211,7 +218,7 @@ class TansuBroker(_Process):
         admin.list_topics(timeout=2)
         return True
 
-    def start(self, timeout: float = 20.0) -> "TansuBroker":
+    def start(self, timeout: float = 20.0) -> TansuBroker:
         self._spawn(timeout)
         return self
 
@@ -251,11 +258,11 @@ class RedisServer(_Process):
         with self.client(socket_timeout=1) as r:
             return bool(r.ping())  # raises BusyLoadingError while the AOF loads
 
-    def start(self, timeout: float = 20.0) -> "RedisServer":
+    def start(self, timeout: float = 20.0) -> RedisServer:
         self._spawn(timeout)
         return self
 
-    def restart(self, hard: bool = False, timeout: float = 20.0) -> "RedisServer":
+    def restart(self, hard: bool = False, timeout: float = 20.0) -> RedisServer:
         """Stop (SIGTERM: the AOF is flushed) or, with `hard`, kill (SIGKILL) — then start again."""
         if hard:
             self.kill()
@@ -289,10 +296,11 @@ class RedisCluster:
         return [("127.0.0.1", n.port) for n in self.nodes]
 
     def client(self, **kw):
-        from redis.cluster import ClusterNode, RedisCluster as Client
+        from redis.cluster import ClusterNode
+        from redis.cluster import RedisCluster as Client
         return Client(startup_nodes=[ClusterNode(h, p) for h, p in self.startup_nodes], **kw)
 
-    def start(self, timeout: float = 30.0) -> "RedisCluster":
+    def start(self, timeout: float = 30.0) -> RedisCluster:
         deadline = time.monotonic() + timeout
         try:
             for n in self.nodes:
@@ -333,7 +341,7 @@ class RedisCluster:
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "RedisCluster":
+    def __enter__(self) -> RedisCluster:
         try:
             return self.start()
         except BaseException:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
 from processors.earning import assess_bill, assess_posting
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import FolioPosting, Outcome, PosBill, Reason, RedemptionRequest
+from processors.model import FolioPosting, PosBill, Reason
 from processors.outcomes import Decision, Effects
 from schemas.codec import Codec, DecodeError
 
@@ -78,7 +79,7 @@ class Engine:
         self.config_source = config_source  # () -> ProgramConfig (hot-reloaded)
         self.fx = fx
         self.metrics = metrics
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.out = OutputBuilder(topics, codec)
         self.record_names = {topics.postings: "FolioPosting", topics.bills: "PosBill", topics.fx: "FxRate",
                              topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest",
@@ -136,7 +137,7 @@ class Engine:
             if msg.topic == self.topics.fx and msg.value is None:
                 continue  # a tombstone on the compacted FX topic
             event = self.decode(msg, result)
-            if event is None:
+            if event is None or msg.value is None:  # (decode dead-letters a value-less record: None)
                 continue
             kind = self.kinds.get(msg.topic)
             if kind is None:  # FX rates
@@ -188,7 +189,7 @@ class Engine:
 
     # ------------------------------------------------------------------ members
     def run(self, items: dict[str, list[Item]], ctx: Context, result: BatchResult,
-            job: Callable[[Member], None] | None = None,
+            job: Callable[..., None] | None = None,  # job(member); loop values bound as defaults
             publish_first: Callable[[BatchResult], None] | None = None,
             cached: bool = False) -> dict[str, Member]:
         """Handle each member's items in order (and ``job``), then compare-and-set; repeat for conflicts.
@@ -390,9 +391,9 @@ class Engine:
                 continue
             ctx = self.context()
             done = self.run({mid: [] for mid in members}, ctx, result,
-                            job=lambda m: m.retry_held(ctx, lambda h: h.currency == cur))
+                            job=lambda m, ctx=ctx, cur=cur: m.retry_held(ctx, lambda h: h.currency == cur))
             still = [mid for mid, m in done.items()
-                     if any(h.currency == cur for h in m.held.values())]
+                     if any(held.currency == cur for held in m.held.values())]
             gone = set(members) - set(still)
             if gone:
                 self.store.redis.srem(key, *gone)

@@ -43,7 +43,7 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive, but not ours to use
         return False
     try:  # a pid reused by a zombie is not a running `harmony dev`
-        return not Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Callable
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
@@ -157,6 +157,7 @@ class FxReader:
                     read.result.records.append(self.out.dead_letter(m.topic(), m.partition(), m.offset(),
                                                                     m.key(), m.value(), error))
                 continue
+            assert rate is not None, "_decode returns an error or a rate"
             self.metrics.inc("harmony_events_in_total", topic=m.topic())
             day = (rate.currency, rate.rate_date)
             known = pending.get(day) or self.table.lookup_exact(rate.currency, rate.rate_date)

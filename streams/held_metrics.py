@@ -3,7 +3,8 @@ held inputs by reason and age, the oldest held input per reason, the last succes
 expiry runs.
 
 Held inputs: the members listed in ``idx:held`` (a sorted set by first hold, added by the engine
-whenever it holds an input and by `harmony rebuild`; members of ``idx:unknown`` are included too) — their ``{m:ID}:held`` hashes are read in chunks
+whenever it holds an input and by `harmony rebuild`; members of ``idx:unknown`` are included too) —
+their ``{m:ID}:held`` hashes are read in chunks
 (pipelined), so the cost follows the number of members with held inputs, not all members. A member
 whose hash is empty is dropped from the index here. Job runs: ``jobs:last:<job>`` hashes written by
 :func:`record_job_run` (every run goes through ``streams.app.run_job``: the CLI and the crontab).
@@ -13,8 +14,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import date, datetime, time as dtime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from typing import Any
 
 from processors.model import JST
 
@@ -77,7 +80,7 @@ def held_summary(redis, now: datetime) -> tuple[dict[tuple[str, str], int], dict
     return counts, oldest
 
 
-def refresher(redis_of: Callable[[], object], clock: Callable[[], datetime] | None = None,
+def refresher(redis_of: Callable[[], Any], clock: Callable[[], datetime] | None = None,
               min_interval: float = 5.0) -> Callable[[Metrics], None]:
     """A Metrics refresher reading the gauges from Redis (``redis_of()``: None while starting)."""
     state = {"next": 0.0}
@@ -87,7 +90,7 @@ def refresher(redis_of: Callable[[], object], clock: Callable[[], datetime] | No
         if redis is None or time.monotonic() < state["next"]:
             return
         state["next"] = time.monotonic() + min_interval
-        now = clock() if clock else datetime.now(timezone.utc)
+        now = clock() if clock else datetime.now(UTC)
         try:
             counts, oldest = held_summary(redis, now)
             jobs = {name: redis.hgetall(f"jobs:last:{name}") for name in JOBS}

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 from processors.validity import is_expired, jst_date
 
@@ -61,7 +61,7 @@ def close_year(engine: Engine, year: int, publish: Callable[[BatchResult], None]
             today = jst_date(ctx.now)
             result = BatchResult()
             done = engine.run({mid: [] for mid in members}, ctx, result,
-                              job=lambda m: m.close_year(year, ctx.cfg, today, ctx.closed_years),
+                              job=lambda m, ctx=ctx, today=today: m.close_year(year, ctx.cfg, today, ctx.closed_years),
                               publish_first=publish)
             report.members += len(done)
             report.changed += sum(1 for m in done.values() if m.effects.status_changes)
@@ -84,7 +84,7 @@ def expire(engine: Engine, as_of: date, publish: Callable[[BatchResult], None], 
             result = BatchResult()
             expired: dict[str, int] = {}
             done = engine.run({mid: [] for mid in members}, ctx, result,
-                              job=lambda m: expired.__setitem__(m.member_id, m.expire(as_of)),
+                              job=lambda m, expired=expired: expired.__setitem__(m.member_id, m.expire(as_of)),
                               publish_first=publish)
             publish(result)
             report.members += len(done)

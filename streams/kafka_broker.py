@@ -193,7 +193,7 @@ class KafkaNode(_Process):
         md = admin.list_topics(timeout=3)
         return len(md.brokers) >= self.expected_brokers
 
-    def start(self, timeout: float = 120.0) -> "KafkaNode":
+    def start(self, timeout: float = 120.0) -> KafkaNode:
         """Start again after kill()/stop() (same ports, same storage) and wait until ready."""
         self._write_config()
         self._spawn(timeout)
@@ -230,7 +230,7 @@ class KafkaCluster:
     def node(self, node_id: int) -> KafkaNode:
         return self.nodes[node_id - 1]
 
-    def start(self, timeout: float = 180.0) -> "KafkaCluster":
+    def start(self, timeout: float = 180.0) -> KafkaCluster:
         """Format (in parallel), launch every node, then wait for all: a quorum needs them together."""
         deadline = time.monotonic() + timeout
         try:
@@ -267,7 +267,7 @@ class KafkaCluster:
     def log_tails(self, n: int = 20) -> str:
         return "\n".join(f"--- {node.name} ({node.log_path}):\n{node.log_tail(n)}" for node in self.nodes)
 
-    def __enter__(self) -> "KafkaCluster":
+    def __enter__(self) -> KafkaCluster:
         try:
             return self.start()
         except BaseException:

@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any, Callable, Iterable
+from time import time as time_now
+from typing import Any
 
 import orjson
-from time import time as time_now
 
 from processors.model import JST, FolioPosting
 from processors.office_model import KeptCharge
 
 from .events import fingerprint
 from .redis_batch import Batch
+
 
 def charge_key(sid: str) -> str:
     return "kc:{" + sid + "}"
@@ -131,7 +133,8 @@ def restore(batch: Batch, kind: str, rest: str, value: bytes | None) -> bool:
     elif kind == "k":
         d = orjson.loads(value)
         if d["until"] > time_now():
-            batch.add(key, lambda p, k=key, v=base64.b64decode(d["raw"]), t=d["until"]: p.set(k, v, exat=t))
+            raw = base64.b64decode(d["raw"])
+            batch.add(key, lambda p, k=key, v=raw, t=d["until"]: p.set(k, v, exat=t))
     else:
         batch.add(key, lambda p, k=key, v=value: p.set(k, v))
     return True

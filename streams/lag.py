@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Iterable
+from collections.abc import Iterable
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 
@@ -62,7 +62,7 @@ class LagProbe:
     def close(self) -> None:
         self._consumer.close()
 
-    def __enter__(self) -> "LagProbe":
+    def __enter__(self) -> LagProbe:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -111,7 +111,7 @@ class LagProbe:
                     if err is None:
                         continue
                     if err.code() == KafkaError._PARTITION_EOF:
-                        ends.setdefault((m.topic(), m.partition()), m.offset())
+                        ends.setdefault((m.topic(), m.partition()), m.offset())  # type: ignore[arg-type]  # EOF: all set
                     elif err.fatal():
                         raise KafkaException(err)
                     else:
@@ -141,7 +141,7 @@ class LagProbe:
         topics = list(topics)
         offs = self.offsets(topics, timeout)
         comm = self.committed(group, topics, timeout)
-        return {tp: max(0, end - (comm.get(tp) if comm.get(tp) is not None else low))
+        return {tp: max(0, end - (c if (c := comm.get(tp)) is not None else low))
                 for tp, (low, end) in offs.items()}
 
 

@@ -17,9 +17,9 @@ import math
 import os
 import tempfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
 
 from processors.model import JST
 

@@ -17,7 +17,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 SEED_BATCH = 1000  # members per engine batch while seeding
@@ -60,7 +60,7 @@ def seed(redis_url: str, members: int, first: int = 0) -> dict:
                 msgs.append(Message(t.postings, 0, offset, mid.encode(), codec.encode("FolioPosting", {
                     "posting_id": f"{mid}-{year}", "hotel_code": "OKURA-TOKYO", "reservation_id": f"R{mid}",
                     "member_id": mid, "business_date": date(year, 6, 1),
-                    "posted_at": datetime(year, 6, 1, 3, tzinfo=timezone.utc), "category": "ROOM",
+                    "posted_at": datetime(year, 6, 1, 3, tzinfo=UTC), "category": "ROOM",
                     "amount": Decimal(amount), "currency": "JPY", "nights": 1, "booking_channel": "DIRECT",
                     "rate_plan": None, "corrects_posting_id": None})))
             offset += 1

@@ -4,21 +4,27 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 
 | key            | type | holds |
 |----------------|------|-------|
-| ``{m:ID}``      | hash | ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state, ``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights", ``S:<program year>`` status, ``C:<year>`` year closed (status attained, ``|<n>`` after n revisions by late postings), ``X:<lot>`` expiry runs |
+| ``{m:ID}``      | hash | the member's core fields (listed below the table) |
 | ``{m:ID}:src``  | hash | source id → JSON SourceRecord (idempotency, reversals, replayed outputs) |
 | ``{m:ID}:held`` | hash | source id → JSON held input (with its raw bytes, base64) |
 | ``{m:ID}:led``  | list | the most recent ledger entries (JSON), for the API |
+
+The fields of ``{m:ID}``: ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state,
+``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights",
+``S:<program year>`` status, ``C:<year>`` year closed (status attained, ``|<n>`` after n revisions by
+late postings), ``X:<lot>`` expiry runs.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import random
-
-import orjson
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any
+
+import orjson
 
 from processors.member import Member
 from processors.model import Qualifying
@@ -82,7 +88,7 @@ class MemberStore:
         self._tokens = random.Random()  # seeded from the OS: save tokens differ between processes
 
     # ------------------------------------------------------------------ load
-    def load_many(self, wants: dict[str, Iterable[str]], cacheable: Iterable[str] = ()) -> dict[str, Member]:
+    def load_many(self, wants: Mapping[str, Iterable[str]], cacheable: Iterable[str] = ()) -> dict[str, Member]:
         """Members by id, each with the source records named in ``wants[id]`` (if they exist).
 
         Members in ``cacheable`` (callers name those whose inputs need no existing source record:
@@ -212,7 +218,7 @@ class MemberStore:
         """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA)."""
         sets, dels = m._core_saved = self._core_changes(m)  # type: ignore[attr-defined]
         loaded = getattr(m, "_loaded_fields", None) or {}
-        m._token = token = "%016x" % self._tokens.getrandbits(64)  # type: ignore[attr-defined]
+        m._token = token = f"{self._tokens.getrandbits(64):016x}"  # type: ignore[attr-defined]
         # a cached snapshot has no source records: the ids it records must really be new
         fresh = list(m.new_src) if getattr(m, "_cached", False) else []
         args: list[Any] = [m.version, loaded.get("n", ""), token, self.ledger_keep, len(fresh), *fresh,
@@ -255,12 +261,13 @@ class MemberStore:
                              "raw": base64.b64encode(h.raw).decode()})
 
     def _core_changes(self, m: Member) -> tuple[list, list]:
-        loaded = getattr(m, "_loaded_fields", set())
+        loaded: set[str] = getattr(m, "_loaded_fields", set())
         sets: list[Any] = []
         dels: list[str] = []
         for key in m.dirty:
             kind, _, arg = key.partition(":")
             if key == "en":
+                assert m.enrolled_on is not None, "en is dirty only once the member is enrolled"
                 sets += ["en", f"{m.enrolled_on.isoformat()}|{m.enrollment_state}"]
             elif key == "lots":
                 sets += ["debt", m.lots.debt]

@@ -1,7 +1,7 @@
 """The member as the API and `harmony member show` present it (interfaces.md)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from processors.member import Member
 from processors.model import JST
@@ -16,7 +16,7 @@ def member_json(store: MemberStore, member_id: str, today: date | None = None, l
     if not store.exists(member_id):
         return None
     m: Member = store.load(member_id)
-    today = today or jst_date(datetime.now(timezone.utc))
+    today = today or jst_date(datetime.now(UTC))
     status, until = current_status(m, today)
     upcoming = {str(py): st for py, st in sorted(m.statuses.items()) if date(py, 4, 1) > today}
     return {
@@ -43,16 +43,18 @@ def member_json(store: MemberStore, member_id: str, today: date | None = None, l
 
 def member_text(view: dict) -> str:
     lines = [f"member {view['member_id']}  enrolled {view['enrolled_on']} ({view['enrollment_state']})",
-             f"status   {view['status']}" + (f" until {view['status_valid_until']}" if view["status_valid_until"] else ""),
+             f"status   {view['status']}"
+             + (f" until {view['status_valid_until']}" if view["status_valid_until"] else ""),
              f"balance  {view['balance']:,} points" + (f" (debt {view['debt']:,})" if view["debt"] else "")]
-    for py, up in view["upcoming_status"].items():
+    for up in view["upcoming_status"].values():
         lines.append(f"next     {up['status']} from {up['valid_from']} to {up['valid_until']}")
     lines.append("lots")
     for lot in view["lots"]:
         lines.append(f"  expires {lot['expires_on']}  {lot['points']:>10,}")
     lines.append("qualifying      points  nights  carried pts  carried nights")
     for y, q in view["qualifying"].items():
-        lines.append(f"  {y}  {q['points']:>12,}  {q['nights']:>6}  {q['carried_points']:>11,}  {q['carried_nights']:>14}")
+        lines.append(f"  {y}  {q['points']:>12,}  {q['nights']:>6}  {q['carried_points']:>11,}"
+                     f"  {q['carried_nights']:>14}")
     if view["held"]:
         lines.append("held")
         for h in view["held"]:

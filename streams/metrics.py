@@ -11,7 +11,7 @@ streams/held_metrics.py).
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
@@ -62,7 +62,7 @@ class Metrics:
         self._lock = threading.Lock()
         self._metrics: dict[str, Counter | Gauge | Histogram] = {}
         self._values: dict[str, dict[tuple, float]] = {}  # what was counted (value(), total())
-        self.refreshers: list[Callable[["Metrics"], None]] = []
+        self.refreshers: list[Callable[[Metrics], None]] = []
         for name, (kind, text, labels) in SPECS.items():
             if kind == "counter":
                 m = Counter(_base(name), text, labels, registry=self.registry)

@@ -14,8 +14,8 @@ import orjson
 from aiohttp import web
 
 from . import auth
-from .openapi import openapi_document
 from .office_requests import OfficeClient
+from .openapi import openapi_document
 
 log = logging.getLogger(__name__)
 MAX_ID = 64
@@ -156,7 +156,7 @@ def install(app, worker, settings, book: auth.TokenBook | None = None) -> auth.T
         return web.json_response(openapi_document(), headers={"Cache-Control": "max-age=60"})
     web_app.router.add_get("/openapi.json", spec)
     try:  # the liability report view (analytics) asks for its own check
-        from . import web_reports  # type: ignore[attr-defined]
+        from . import web_reports
         web_reports.set_authorizer(auth.authorizer(book))
     except ImportError:
         pass

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .engine import BatchResult, Engine
 
 
-def kept_charges(engine: "Engine") -> KeptCharges:
+def kept_charges(engine: Engine) -> KeptCharges:
     return KeptCharges(engine.store.redis, engine.topics,
                        lambda raw: engine.codec.decode_domain(raw, DOMAIN_CLASSES)[1])
 
@@ -28,7 +28,7 @@ def wanted(kind: str, ev) -> list[str]:
     return [ev.claim_source_id, *candidate_ids(ev)]
 
 
-def route_memberless(engine: "Engine", memberless: list, by_member: dict, ctx, result: "BatchResult") -> None:
+def route_memberless(engine: Engine, memberless: list, by_member: dict, ctx, result: BatchResult) -> None:
     """Memberless inputs: a correction of a claimed charge goes to the member who claimed it; every
     other charge is decided NO_MEMBER as before and kept for claims; the rest is rejected."""
     from .engine import Item
@@ -55,7 +55,7 @@ def route_memberless(engine: "Engine", memberless: list, by_member: dict, ctx, r
                 result.records.append(engine.out.state(key, value))
 
 
-def find_claims(engine: "Engine", by_member: dict) -> None:
+def find_claims(engine: Engine, by_member: dict) -> None:
     claims = [(mid, it) for mid, items in by_member.items() for it in items if it.kind == "claim"]
     if not claims:
         return
@@ -64,7 +64,7 @@ def find_claims(engine: "Engine", by_member: dict) -> None:
         it.kept = found.get(it.event.claim_id)
 
 
-def reserve_claims(engine: "Engine", changed: list, pending: dict, result: "BatchResult") -> set[str]:
+def reserve_claims(engine: Engine, changed: list, pending: dict, result: BatchResult) -> set[str]:
     """Before the members' save: mark each charge a new claim takes as taken. Members whose claim
     lost the charge to another claim meanwhile are returned: they are decided again (ALREADY_CREDITED)."""
     lost: set[str] = set()
@@ -86,7 +86,7 @@ def reserve_claims(engine: "Engine", changed: list, pending: dict, result: "Batc
     return lost
 
 
-def memberless_request(engine: "Engine", kind: str, ev, topic: str, ctx, result: "BatchResult") -> None:
+def memberless_request(engine: Engine, kind: str, ev, topic: str, ctx, result: BatchResult) -> None:
     """An adjustment or claim without member id: REJECTED UNKNOWN_MEMBER, recorded on its output."""
     if kind == "adjust":
         result.records.append(adjustment_record(engine, ev.member_id or "", AdjustmentDecision(
@@ -100,7 +100,7 @@ def memberless_request(engine: "Engine", kind: str, ev, topic: str, ctx, result:
     result.records.append(engine.out.decision(None, d, ctx.cfg.version))
 
 
-def adjustment_record(engine: "Engine", member_id: str, a: AdjustmentDecision) -> Any:
+def adjustment_record(engine: Engine, member_id: str, a: AdjustmentDecision) -> Any:
     adj = a.adjustment
     return engine.out._rec(engine.topics.adjustment_results, "AdjustmentResult", member_id, {
         "adjustment_id": adj.adjustment_id, "member_id": member_id, "outcome": a.outcome, "reason": a.reason,

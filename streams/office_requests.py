@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -46,7 +46,7 @@ class OfficeClient:
     def adjust(self, member_id: str, points: int, reason: str, operator: str, note: str | None = None,
                adjustment_id: str | None = None, requested_at: datetime | None = None) -> str:
         aid = adjustment_id or f"ADJ-{uuid.uuid4().hex[:12]}"
-        at = (requested_at or datetime.now(timezone.utc)).isoformat()
+        at = (requested_at or datetime.now(UTC)).isoformat()
         self._publish(self.s.topics.adjustments, "PointAdjustment", {
             "adjustment_id": aid, "member_id": member_id, "points": points, "reason": reason, "note": note,
             "operator": operator, "requested_at": at}, member_id)
@@ -55,7 +55,7 @@ class OfficeClient:
     def claim(self, member_id: str, source_id: str, claim_id: str | None = None,
               requested_at: datetime | None = None) -> str:
         cid = claim_id or f"CLM-{uuid.uuid4().hex[:12]}"
-        at = (requested_at or datetime.now(timezone.utc)).isoformat()
+        at = (requested_at or datetime.now(UTC)).isoformat()
         self._publish(self.s.topics.claims, "ChargeClaim", {
             "claim_id": cid, "member_id": member_id, "source_id": source_id, "requested_at": at}, member_id)
         return cid

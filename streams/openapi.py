@@ -48,10 +48,12 @@ ADJUSTMENT_OUT = {"type": "object", "required": ["adjustment_id", "member_id", "
                                  "outcome": {"type": "string", "enum": ["APPLIED", "REJECTED"], "nullable": True},
                                  "reason": {"type": "string", "nullable": True},
                                  "points": {"type": "integer"}, "balance_after": {"type": "integer", "nullable": True},
-                                 "detail": {"type": "string", "nullable": True}, "lots": {"type": "array", "items": LOT}}}
+                                 "detail": {"type": "string", "nullable": True},
+                                 "lots": {"type": "array", "items": LOT}}}
 CLAIM_IN = {"type": "object", "required": ["source_id"], "additionalProperties": False,
             "properties": {"source_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN,
-                                         "description": "posting_id or bill_id of a charge published without member id"},
+                                         "description":
+                                             "posting_id or bill_id of a charge published without member id"},
                            "claim_id": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN,
                                         "nullable": True}}}
 CLAIM_OUT = {"type": "object", "required": ["claim_id", "member_id", "outcome", "reason"],
@@ -76,7 +78,7 @@ def _errors(*codes: int) -> dict:
 
 @cache
 def openapi_document() -> dict:
-    secured = [{"bearer": []}]
+    secured: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.0.3",
         "info": {"title": "One Harmony points engine", "version": "1",
@@ -120,8 +122,9 @@ def openapi_document() -> dict:
                 "200": _json({"type": "object"}, "Redis and the broker are reachable"),
                 "503": _json({"type": "object"}, "not ready")}}},
             "/metrics": {"get": {"summary": "Prometheus text (open unless HARMONY_METRICS_PROTECTED=1)",
-                                 "security": [], "responses": {"200": {"description": "metrics",
-                                                                       "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                 "security": [], "responses": {"200": {
+                                     "description": "metrics",
+                                     "content": {"text/plain": {"schema": {"type": "string"}}}},
                                                                **_errors(401)}}},
         },
     }

@@ -20,7 +20,7 @@ class OutRecord:
     topic: str
     key: bytes | None
     value: bytes | None
-    headers: list[tuple[str, bytes]] | None = None
+    headers: list[tuple[str, str | bytes | None]] | None = None  # as confluent-kafka's produce() takes them
 
 
 def _q(value: Decimal | None, step: Decimal) -> Decimal | None:
@@ -109,8 +109,9 @@ class OutputBuilder:
 
     def dead_letter(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
                     error: str, origin_headers: list | None = None) -> OutRecord:
-        headers = [("origin.topic", topic.encode()), ("origin.partition", str(partition).encode()),
-                   ("origin.offset", str(offset).encode()), ("error", error.encode()[:2000])]
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("origin.topic", topic.encode()), ("origin.partition", str(partition).encode()),
+            ("origin.offset", str(offset).encode()), ("error", error.encode()[:2000])]
         if origin_headers:  # a replayed record that failed again keeps its replay count (harmony dlq replay)
             headers += [(k, v) for k, v in origin_headers if k.startswith("harmony.replay.")]
         return OutRecord(self.t.dlq, key, value or b"", headers)

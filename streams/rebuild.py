@@ -21,8 +21,8 @@ from schemas.codec import Codec
 
 from .fx_reader import HISTORY_KEY as FX_HISTORY
 from .kafka import make_consumer
-from .lag import true_end_offsets
 from .kept_charges import restore as restore_kept
+from .lag import true_end_offsets
 from .member_store import LEDGER_KEEP, member_keys
 from .redis_batch import Batch
 from .redis_client import connect
@@ -65,8 +65,8 @@ def _read_all(bootstrap: str, topic: str, on_batch, label: str) -> int:
             msgs = c.consume(5000, timeout=1.0)
             batch = []
             for m in msgs:
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
+                if err := m.error():
+                    if err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(m.partition())
                     continue
                 batch.append(m)
@@ -83,7 +83,7 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
     redis = connect(settings.redis_url)
     if not force and next(iter(redis.scan_iter(match="{m:*", count=1000)), None) is not None:
         raise SystemExit("harmony rebuild: Redis already holds member state (use --force to overwrite)")
-    stats = defaultdict(int)
+    stats: defaultdict[str, float] = defaultdict(int)  # counts, and the seconds
 
     def load_state(msgs) -> None:
         b = Batch(redis)
@@ -145,7 +145,8 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
     for mid, w in windows.items():
         key = member_keys(mid)[3]
         b.add(key, lambda p, k=key: p.delete(k))
-        b.add(key, lambda p, k=key, v=list(w.values()): p.rpush(k, *v))
+        values = list(w.values())
+        b.add(key, lambda p, k=key, v=values: p.rpush(k, *v))
     if len(b):
         b.execute()
     stats["ledger lists"] = len(windows)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.codec import Codec
@@ -49,7 +49,7 @@ def describe(msg, codec: Codec, topics: Topics) -> dict[str, Any]:
     kind, ts = msg.timestamp()
     out: dict[str, Any] = {
         "topic": topic, "partition": msg.partition(), "offset": msg.offset(),
-        "timestamp": datetime.fromtimestamp(ts / 1000, timezone.utc).isoformat(timespec="milliseconds")
+        "timestamp": datetime.fromtimestamp(ts / 1000, UTC).isoformat(timespec="milliseconds")
         if kind != 0 and ts > 0 else None,
         "key": _text(msg.key()),
     }

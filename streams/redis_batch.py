@@ -6,7 +6,9 @@ Results come back in the order the commands were added.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+import contextlib
+from collections.abc import Callable
+from typing import Any
 
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
@@ -34,7 +36,8 @@ class Batch:
                 self._pipes[name] = self.redis.pipeline(transaction=False)
         return name, self._pipes[name]
 
-    def add(self, key: str, queue: Callable[[Any], Any]) -> None:
+    # ``queue(pipeline)``: Callable[..., Any] because callers bind loop values as default parameters
+    def add(self, key: str, queue: Callable[..., Any]) -> None:
         """Queue one command (``queue(pipe)``) routed by ``key``."""
         name, pipe = self._pipe(key)
         queue(pipe)
@@ -50,10 +53,8 @@ class Batch:
             results = {name: pipe.execute() for name, pipe in self._pipes.items()}
         except NoScriptError:
             for reload in list(Batch.on_noscript):
-                try:
+                with contextlib.suppress(Exception):  # another client's Redis may be gone
                     reload()
-                except Exception:  # noqa: BLE001 - another client's Redis may be gone
-                    pass
             raise  # the caller replays (every command of a batch is safe to repeat)
         out = [results[name][i] for name, i in self._order]
         self._pipes.clear()

@@ -86,7 +86,7 @@ def _example_value(name: str, t: Any, named: dict | None = None) -> Any:
             return {f["name"]: _example_value(f["name"], f["type"], named) for f in t["fields"]}
         return _example_value(name, t["type"], named)
     return {"string": name.upper().replace("_", "-") + "-1", "int": 1, "long": 700, "boolean": False,
-            "double": 1.0, "float": 1.0}.get(t, None)
+            "double": 1.0, "float": 1.0}.get(t)
 
 
 def example(attr: str, record: str) -> dict:

@@ -25,7 +25,8 @@ class Settings:
     web_host: str = field(default_factory=lambda: os.environ.get("HARMONY_WEB_HOST", "127.0.0.1"))
     registry_url: str | None = field(default_factory=lambda: os.environ.get("SCHEMA_REGISTRY_URL") or None)
     session_timeout_ms: int = field(default_factory=lambda: int(os.environ.get("HARMONY_SESSION_TIMEOUT_MS", "10000")))
-    changelog: bool = field(default_factory=lambda: os.environ.get("HARMONY_CHANGELOG", "1") not in ("0", "false", "no"))
+    changelog: bool = field(
+        default_factory=lambda: os.environ.get("HARMONY_CHANGELOG", "1") not in ("0", "false", "no"))
     # member snapshots a worker keeps to skip the load round trip (0: off, the default: end to end it
     # cost more worker CPU than it saved on the 2-core bench machine, while halving Redis reads;
     # docs/design.md §2a); checked by every save

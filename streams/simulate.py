@@ -33,10 +33,11 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 from processors.model import JST
 

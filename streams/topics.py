@@ -100,7 +100,7 @@ class Topics:
             setattr(self, spec.attr, prefix + spec.name)
 
     @classmethod
-    def from_env(cls) -> "Topics":
+    def from_env(cls) -> Topics:
         return cls(os.environ.get("HARMONY_TOPIC_PREFIX", ""))
 
     @property

@@ -9,8 +9,8 @@ the API listens on loopback only (interfaces.md).
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from processors.validity import jst_date
 
@@ -37,7 +37,7 @@ def register(app, worker) -> None:
             return web.json({"error": message}, status=status)
         try:
             as_of_text = request.query.get("as_of")
-            as_of = date.fromisoformat(as_of_text) if as_of_text else jst_date(datetime.now(timezone.utc))
+            as_of = date.fromisoformat(as_of_text) if as_of_text else jst_date(datetime.now(UTC))
         except ValueError:
             return web.json({"error": "as_of must be a date YYYY-MM-DD"}, status=400)
         yen = request.query.get("yen_per_point")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
@@ -56,6 +56,13 @@ class Worker:
         self.faults = FaultPoints.from_env()
 
     # ------------------------------------------------------------------ setup
+    @property
+    def built_engine(self) -> Engine:
+        """The engine ``build()`` made (run() builds it first); an error before that, not a None."""
+        if self.engine is None:
+            raise RuntimeError("Worker.build() has not run: no engine yet")
+        return self.engine
+
     def job_publisher(self) -> Publisher:
         """A publisher for jobs (close-year, expiry) run beside the batch loop."""
         if getattr(self, "_job_publisher", None) is None:
@@ -113,7 +120,8 @@ class Worker:
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:
-        engine = self.engine or self.build()
+        if self.engine is None:
+            self.build()
         s = self.s
         gc_tuning.tune(s.gc_gen0)
         producer = Publisher(s.bootstrap, self.metrics)
@@ -137,11 +145,13 @@ class Worker:
             while not stop.is_set():
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
-                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.headers())
+                # a consumed message (no error) always has its topic, partition, offset and list of headers
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(),  # type: ignore[arg-type]  # set
+                                 m.headers())  # type: ignore[arg-type]  # a consumed message's headers: a list or None
                          for m in msgs if not m.error()]
                 for m in msgs:
-                    if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("consumer error: %s", m.error())
+                    if (err := m.error()) and err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error: %s", err)
                 if batch:
                     self._apply(batch, consumer, producer)
                     if self.last_error is None:  # applied (a failed batch is replayed, observed then)
@@ -170,9 +180,9 @@ class Worker:
         try:
             if self._rewind_if_lost(consumer, batch):
                 return
-            result = self.engine.process(batch)
-            if self.engine.changelog:  # flushed with the batch's state: rebuild resumes from here
-                result.records += self.engine.out.positions(self.s.group, result.positions)
+            result = self.built_engine.process(batch)
+            if self.built_engine.changelog:  # flushed with the batch's state: rebuild resumes from here
+                result.records += self.built_engine.out.positions(self.s.group, result.positions)
             applied = time.perf_counter()
             self.faults.point("after_apply")
             self._publish(result, producer)
@@ -183,7 +193,7 @@ class Worker:
         except Exception as exc:  # Redis down, delivery failed, a bug: replay the batch later
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("batch failed; it will be replayed")
-            self.engine.store.cache.clear()  # not needed for correctness (saves check): a fresh start
+            self.built_engine.store.cache.clear()  # not needed for correctness (saves check): a fresh start
             first: dict[tuple[str, int], int] = {}
             for m in batch:
                 first.setdefault((m.topic, m.partition), m.offset)
@@ -232,7 +242,8 @@ class Worker:
         lost = {}
         for tp, have in zip(tps, check.execute()):
             have = int(have) if have is not None else None
-            if have is None or have < self._written[tp]:
+            written = self._written[tp]  # not None: tps holds only written positions
+            if have is None or (written is not None and have < written):
                 lost[tp] = have
         if not lost:
             return False
@@ -244,7 +255,7 @@ class Worker:
         for (t, p), offset in first.items():
             if (t, p) not in lost:
                 consumer.seek(TopicPartition(t, p, offset))
-        self.engine.store.cache.clear()
+        self.built_engine.store.cache.clear()
         for (t, p), have in lost.items():
             self._written[(t, p)] = have
             consumer.seek(TopicPartition(t, p, have if have is not None else OFFSET_BEGINNING))
@@ -252,13 +263,13 @@ class Worker:
 
     def _publish(self, result: BatchResult, producer: Publisher) -> None:
         producer(result)
-        self.engine.clean_released(result)
+        self.built_engine.clean_released(result)
 
     def _advance(self, result: BatchResult, consumer) -> None:
         if not result.positions:
             return
         batch = Batch(self.redis)
-        advance = self.engine.store.scripts.position
+        advance = self.built_engine.store.scripts.position
         for (topic, partition), nxt in result.positions.items():
             key = self.s.position_key(topic, partition)
             batch.add(key, lambda p, k=key, n=nxt: advance(keys=[k], args=[n], client=p))
@@ -282,15 +293,15 @@ class Worker:
             time.sleep(1.0)
             return
         if changed:
-            self._publish(self.engine.release_fx(changed), producer)
+            self._publish(self.built_engine.release_fx(changed), producer)
 
     def sweep(self, producer) -> None:
         """Retry what waits for FX (in case a rate raced a hold), expire unknown-member holds, and publish
         again the outputs of released holds a crash may have kept from being published."""
         try:
-            self._publish(self.engine.release_fx(self.fx.currencies()), producer)
-            self._publish(self.engine.release_unknown(), producer)
-            self._publish(self.engine.release_markers(), producer)
+            self._publish(self.built_engine.release_fx(self.fx.currencies()), producer)
+            self._publish(self.built_engine.release_unknown(), producer)
+            self._publish(self.built_engine.release_markers(), producer)
         except Exception:  # noqa: BLE001 - the next sweep tries again
             log.exception("sweep failed")
 
@@ -321,7 +332,7 @@ class FaultPoints:
         self.target, self.after, self.seen = point, after, 0
 
     @classmethod
-    def from_env(cls) -> "FaultPoints":
+    def from_env(cls) -> FaultPoints:
         import os
         return cls(os.environ.get("HARMONY_CRASH_AT") or None, int(os.environ.get("HARMONY_CRASH_AFTER", "1")))
 
@@ -341,4 +352,4 @@ def fx_reader_group(group: str) -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -16,7 +16,6 @@ import uuid
 
 import pytest
 
-
 BROKERS = ("tansu", "kafka", "kafka3")
 
 

@@ -1,12 +1,8 @@
 """Test helpers: run the engine's worker against the session broker/Redis, publish, wait, read state."""
 from __future__ import annotations
 
-import json
 import threading
 import time
-from datetime import date, datetime, timezone
-from decimal import Decimal
-from pathlib import Path
 
 from schemas.codec import Codec
 from schemas.jsonio import from_json
@@ -43,7 +39,7 @@ class RunningWorker:
         except BaseException as exc:  # surfaced by stop()
             self.error = exc
 
-    def __enter__(self) -> "RunningWorker":
+    def __enter__(self) -> RunningWorker:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
         if not self.worker.ready.wait(60):
@@ -103,8 +99,8 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 10.0) -> list:
         deadline = time.monotonic() + timeout
         while pending and time.monotonic() < deadline:
             for m in c.consume(1000, timeout=0.2):
-                if m.error():
-                    if m.error().code() == -191:  # _PARTITION_EOF
+                if err := m.error():
+                    if err.code() == -191:  # _PARTITION_EOF
                         pending.discard(m.partition())
                     continue
                 out.append(m)

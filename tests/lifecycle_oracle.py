@@ -36,12 +36,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 JST = timezone(timedelta(hours=9))
 
 # §1 earning (points per ¥1,000), per hotel where it overrides the default
 DEFAULT_RATES = {"ROOM": 20, "FOOD_BEVERAGE": 10, "OTHER_SERVICE": 10}
-HOTELS = {
+HOTELS: dict[str, dict[str, Any]] = {
     "OKURA-TOKYO": {"participating": True, "rates": {}, "ta_per_night": 0},
     "OKURA-FUKUOKA": {"participating": True, "rates": {"ROOM": 30, "FOOD_BEVERAGE": 10}, "ta_per_night": 0},
     "NIKKO-NARITA": {"participating": True, "rates": {}, "ta_per_night": 50},
@@ -273,8 +274,10 @@ class Oracle:
         if currency == "JPY":
             corrected = -amount  # yen as is
         elif currency == o.currency:
+            assert o.rate is not None, "a foreign original keeps its rate"
             corrected = -amount * o.rate  # the original's own rate
         else:  # a foreign correction of a JPY original: the rate of the original's business date
+            assert o.business_date is not None, "an original posting keeps its business date"
             rate = self.rate_on(currency, o.business_date)
             assert rate is not None, "the scenario keeps the rates of every business date"
             corrected = -amount * rate

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
@@ -26,8 +26,9 @@ from tests.harness import Publisher, RunningWorker, settings_for, wait_processed
 
 def redis_db_url(url: str, db: int) -> str:
     """``url`` on database ``db``; a Redis Cluster has database 0 only, so its URL is kept as is."""
-    from streams.redis_client import connect
     from redis.cluster import RedisCluster
+
+    from streams.redis_client import connect
     probe = connect(url)
     try:
         if isinstance(probe, RedisCluster):
@@ -63,8 +64,8 @@ def read_new(bootstrap: str, topic: str, starts: dict[int, int] | None = None, t
         while pending:
             assert time.monotonic() < deadline, f"could not read {topic} to its end"
             for m in c.consume(10_000, timeout=0.05):
-                if m.error():
-                    if m.error().code() == KafkaError._PARTITION_EOF:
+                if err := m.error():
+                    if err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(m.partition())
                     continue
                 out.append(m)
@@ -76,6 +77,7 @@ def read_new(bootstrap: str, topic: str, starts: dict[int, int] | None = None, t
 def recreate_topic(bootstrap: str, topic: str, compacted: bool = True) -> None:
     """Delete ``topic`` and create it again, empty (the default partition count)."""
     from confluent_kafka.admin import AdminClient, NewTopic
+
     from streams.topics import default_partitions
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.delete_topics([topic])[topic].result()
@@ -101,9 +103,9 @@ class LifecycleEnv:
         self._offsets: dict[str, dict[tuple[int, int], dict]] = defaultdict(dict)
         # the engine's clock for the worker and the jobs: real time unless a scenario sets ``now``
         self.now: datetime | None = None
-        self.clock = lambda: self.now or datetime.now(timezone.utc)
+        self.clock = lambda: self.now or datetime.now(UTC)
 
-    def __enter__(self) -> "LifecycleEnv":
+    def __enter__(self) -> LifecycleEnv:
         self.redis = connect_flushed(self.redis_url)
         create_topics(self.bootstrap, self.topics)
         self.pub = Publisher(self.bootstrap, self.topics)
@@ -119,7 +121,8 @@ class LifecycleEnv:
             if getattr(self.jobs, "_job_publisher", None) is not None:
                 self.jobs._job_publisher.close()
             self.redis.close()
-            self.jobs = self.pub = self.running = None  # let the Kafka clients go before the broker does
+            # let the Kafka clients go before the broker does (the env is not used after close)
+            self.jobs = self.pub = self.running = None  # type: ignore[assignment]  # closed: not used again
 
     def restart_worker(self, meanwhile=None) -> None:
         """Stop the worker, run ``meanwhile()`` (e.g. compact a topic), start a new worker."""
@@ -158,7 +161,7 @@ class LifecycleEnv:
     def store(self):
         return self.jobs.engine.store
 
-    def view(self, member_id: str, today: str | None = None) -> dict:
+    def view(self, member_id: str, today: str | None = None) -> dict | None:
         return member_json(self.store, member_id, today=date.fromisoformat(today) if today else None)
 
     def member(self, member_id: str):
@@ -169,7 +172,7 @@ class LifecycleEnv:
         Reads incrementally, from where the previous read of the topic ended."""
         topic = getattr(self.topics, kind)
         cache = self._offsets[topic]
-        starts = {}
+        starts: dict[int, int] = {}
         for (p, o) in cache:
             starts[p] = max(starts.get(p, 0), o + 1)
         for m in read_new(self.bootstrap, topic, starts):

@@ -57,7 +57,7 @@ class OfficeServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def start(self, timeout: float = 90) -> "OfficeServer":
+    def start(self, timeout: float = 90) -> OfficeServer:
         self.log = open(self.workdir / f"worker-{self.port}.log", "wb")
         self.proc = subprocess.Popen([HARMONY, "worker", "--loglevel", "warning"], env=self.env, cwd=ROOT,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -84,7 +84,7 @@ class OfficeServer:
                 self.proc.wait(10)
         self.log.close()
 
-    def __enter__(self) -> "OfficeServer":
+    def __enter__(self) -> OfficeServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -257,6 +257,12 @@ class Oracle:
             return None
         return mul(amount, self.fx[currency][max(usable)])
 
+    def known_jpy(self, amount: Decimal, currency: str, bd: date) -> Decimal:
+        """to_jpy() of a charge being decided: charge() holds one without a usable rate first."""
+        jpy = self.to_jpy(amount, currency, bd)
+        assert jpy is not None, f"no usable {currency} rate on {bd}"
+        return jpy
+
     def charge(self, kind: str, ev: dict, seq: int | None = None) -> bool:
         """Decide one charge; False when it is (still) held."""
         if seq is None:
@@ -338,7 +344,7 @@ class Oracle:
         """(outcome, reason, base points, nights, amount kept for corrections) of a posting."""
         h, cat, bd = ev["hotel_code"], ev["category"], _date(ev["business_date"])
         amount = _d(ev["amount"])
-        amount_jpy = self.to_jpy(amount, ev["currency"], bd)
+        amount_jpy = self.known_jpy(amount, ev["currency"], bd)
         if cat != "ROOM":
             base = floor_dec(mul(amount_jpy, self.r.rate(h, cat)))
             return ("EARNED", None, base, 0, amount) if base else ("EXCLUDED", "NO_ELIGIBLE_AMOUNT", 0, 0, amount)
@@ -364,13 +370,13 @@ class Oracle:
 
     def assess_bill(self, ev: dict):
         h, bd, cur = ev["hotel_code"], _date(ev["business_date"]), ev["currency"]
-        fb = sum((self.to_jpy(_d(line["amount"]), cur, bd) for line in ev["lines"] if line["kind"] in FB_KINDS),
+        fb = sum((self.known_jpy(_d(line["amount"]), cur, bd) for line in ev["lines"] if line["kind"] in FB_KINDS),
                  Decimal(0))
-        other = sum((self.to_jpy(_d(line["amount"]), cur, bd) for line in ev["lines"]
+        other = sum((self.known_jpy(_d(line["amount"]), cur, bd) for line in ev["lines"]
                      if line["kind"] in OTHER_KINDS), Decimal(0))
         if fb + other <= 0:
             return "EXCLUDED", "NO_ELIGIBLE_AMOUNT", 0, 0, Decimal(0)
-        paid = self.to_jpy(_d(ev["paid_with_points_amount"]), cur, bd)
+        paid = self.known_jpy(_d(ev["paid_with_points_amount"]), cur, bd)
         from_fb = min(paid, fb)  # paid-with-points comes off food & beverage first
         fb -= from_fb
         other -= min(paid - from_fb, other)

@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +39,7 @@ def populate(redis_url: str, bootstrap: str, topic: str, members: int, seed: int
     r = connect(redis_url)
     codec = Codec()
     prod = make_producer(bootstrap, linger_ms=50, batch_num_messages=10000)
-    at = datetime(2028, 3, 1, tzinfo=timezone.utc)
+    at = datetime(2028, 3, 1, tzinfo=UTC)
     totals = {"lots": 0, "debt": 0, "entries": 0, "copies": 0}
     pipe = r.pipeline(transaction=False)
     idx: dict[str, list[str]] = {lot: [] for lot in LOTS}
@@ -74,7 +74,7 @@ def populate(redis_url: str, bootstrap: str, topic: str, members: int, seed: int
                 idx[lot].append(mid)
                 entry(mid, f"P:{i}{lot}", "EARN", p, lot, bal)
                 totals["lots"] += p
-        pipe.hset("{m:%s}" % mid, mapping=fields)
+        pipe.hset(f"{{m:{mid}}}", mapping=fields)
         if i % 5000 == 4999:
             for lot, ids in idx.items():
                 if ids:

@@ -9,6 +9,7 @@ process group) must stop the worker, the broker and Redis within 20 s.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -107,7 +108,8 @@ class DevStack:
 
     def start(self, timeout: float = 120.0) -> None:
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([*HARMONY, "dev", "--broker", self.broker], cwd=self.workdir, env=self.env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen([*HARMONY, "dev", "--broker", self.broker], cwd=self.workdir, env=self.env,
+                                     stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while True:
@@ -143,28 +145,24 @@ class DevStack:
     def interrupt(self) -> float:
         """Ctrl-C: SIGINT to the process group of `harmony dev`; seconds until everything stopped."""
         started = time.monotonic()
-        os.killpg(self.proc.pid, signal.SIGINT)
-        try:
-            self.proc.wait(STOP_WITHIN)
-        except subprocess.TimeoutExpired:
-            pass
+        proc = self.proc
+        assert proc is not None, "start() first"
+        os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(STOP_WITHIN)
         while any(_alive(p) for p in self.children) and time.monotonic() - started < STOP_WITHIN:
             time.sleep(0.1)
         return time.monotonic() - started
 
     def cleanup(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.proc.wait(10)
         for pid in self.children:  # they run in their own sessions: kill them one by one
             if _alive(pid):
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
         self._log.close()
 
 

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from streams.redis_client import connect
-
 from schemas.codec import Codec
 from streams.events import to_domain
 from streams.member_store import MemberStore

@@ -131,7 +131,8 @@ class _Gen:
             channel = self.rnd.choice(CHANNELS)
         p = posting(self.next_id("PS"), m, amount, category=cat, nights=nights, channel=channel, hotel=hotel,
                     bdate=d.isoformat(), currency=cur, rate_plan=plan)
-        if m is not None and cur != "EUR" and hotel != "NOWHERE-HOTEL" and cur == ("USD" if hotel in USD_HOTELS else "JPY"):
+        if (m is not None and cur != "EUR" and hotel != "NOWHERE-HOTEL"
+                and cur == ("USD" if hotel in USD_HOTELS else "JPY")):
             self.postings[m].append(p)
         return "postings", p
 

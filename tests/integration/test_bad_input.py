@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from io import BytesIO
 
@@ -21,8 +21,7 @@ import pytest
 from schemas.codec import Codec
 from streams.member_view import member_json
 from streams.topics import Topics
-from tests.harness import (Publisher, RunningWorker, enrollment, posting, read_topic, settings_for,
-                           wait_processed)
+from tests.harness import Publisher, RunningWorker, enrollment, posting, read_topic, settings_for, wait_processed
 
 MEMBER = "OH8800001"
 FP = {name: Codec().fingerprint(name) for name in ("FolioPosting", "PosBill", "MemberEnrollment")}
@@ -95,13 +94,13 @@ def corpus(topics) -> list[tuple[str, str, bytes | None, bytes | None, tuple]]:
     pt, bt, et = topics.postings, topics.bills, topics.enrollments
     k = MEMBER.encode()
     rec = {"posting_id": "P-MISSING", "hotel_code": "OKURA-TOKYO", "reservation_id": "R1", "member_id": MEMBER,
-           "business_date": date(2026, 3, 14), "posted_at": datetime(2026, 3, 14, 3, tzinfo=timezone.utc),
+           "business_date": date(2026, 3, 14), "posted_at": datetime(2026, 3, 14, 3, tzinfo=UTC),
            "category": "ROOM", "amount": Decimal("35000.0000"), "currency": "JPY", "booking_channel": "DIRECT",
            "rate_plan": None, "corrects_posting_id": None}
     bill_wrong_topic = codec.encode("PosBill", {
         "bill_id": "B-WRONG-TOPIC", "hotel_code": "OKURA-TOKYO", "outlet_code": "O", "outlet_type": "RESTAURANT",
         "member_id": MEMBER, "business_date": date(2026, 3, 14),
-        "closed_at": datetime(2026, 3, 14, 11, tzinfo=timezone.utc), "currency": "JPY",
+        "closed_at": datetime(2026, 3, 14, 11, tzinfo=UTC), "currency": "JPY",
         "lines": [{"kind": "FOOD", "amount": Decimal("1000")}],
         "paid_with_points_amount": Decimal("0"), "voids_bill_id": None})
     enr_empty = codec.encode("MemberEnrollment", {"member_id": "", "enrolled_on": date(2026, 1, 1),
@@ -149,7 +148,7 @@ def corpus(topics) -> list[tuple[str, str, bytes | None, bytes | None, tuple]]:
         ("bill line with a negative amount", bt, k, Codec().encode("PosBill", {
             "bill_id": "B-NEG", "hotel_code": "OKURA-TOKYO", "outlet_code": "O", "outlet_type": "RESTAURANT",
             "member_id": MEMBER, "business_date": date(2026, 3, 14),
-            "closed_at": datetime(2026, 3, 14, 11, tzinfo=timezone.utc), "currency": "JPY",
+            "closed_at": datetime(2026, 3, 14, 11, tzinfo=UTC), "currency": "JPY",
             "lines": [{"kind": "FOOD", "amount": Decimal("-1000")}],
             "paid_with_points_amount": Decimal("0"), "voids_bill_id": None}),
          ("decision", "B:B-NEG", "REJECTED", "INVALID_AMOUNT")),
@@ -172,7 +171,7 @@ def test_bad_input_corpus(kafka_bootstrap, redis_url, redis_clean, topics, uniqu
     pub = _big_producer_publisher(kafka_bootstrap, topics)
     pub.send("enrollments", enrollment(MEMBER))
     cases = corpus(topics)
-    for name, topic, key, value, _ in cases:
+    for _name, topic, key, value, _ in cases:
         pub.producer.produce(topic, value, key)
         pub.producer.poll(0)
     pub.send("postings", posting("P-GOOD", MEMBER, "10000"))  # 200 points, after the corpus

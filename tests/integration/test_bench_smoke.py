@@ -1,4 +1,5 @@
-"""Smoke test of `harmony bench`: a small run (its own Tansu, or Apache Kafka in the Kafka pass, + redis-server) must produce every section
+"""Smoke test of `harmony bench`: a small run (its own Tansu, or Apache Kafka in the Kafka pass, + redis-server)
+must produce every section
 of the JSON report with positive numbers, and a single reference worker must agree on every balance."""
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ def test_bench_smoke(tmp_path, broker_kind):
     out = tmp_path / "bench.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "REDIS_", "HARMONY_"))}
     env["PYTHONPATH"] = str(REPO)
-    argv = [sys.executable, "-m", "streams.cli", "bench", "--private", "--broker", broker, "--events", "2000", "--members", "200",
+    argv = [sys.executable, "-m", "streams.cli", "bench", "--private", "--broker", broker,
+            "--events", "2000", "--members", "200",
             "--naive-events", "300", "--latency-rate", "200", "--latency-seconds", "2", "--latency-sweep", "100",
             "--check",
             "--json", str(out)]

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from schemas.codec import Codec
 from schemas.jsonio import from_json
-from tests.harness import (Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for,
-                           wait_processed)
+from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for, wait_processed
 from tests.integration import checks
 
 MEMBER = "OHD00001"
@@ -35,7 +34,7 @@ def test_malformed_records_are_dead_lettered_and_processing_continues(kafka_boot
     pub.flush()
     with RunningWorker(s) as w:
         wait_processed(s)
-        for name, (attr, value) in bad.items():
+        for attr, value in bad.values():
             pub.producer.produce(getattr(topics, attr), value, MEMBER.encode())
         pub.flush()
         pub.send("postings", posting("D-OK-2", MEMBER, "8999", category="FOOD_BEVERAGE"))  # after the bad ones

@@ -1,5 +1,5 @@
 """Smoke test of the earn path through Kafka and Redis: vector 1 end to end."""
-from tests.harness import Publisher, RunningWorker, enrollment, posting, settings_for, wait_processed, decoded
+from tests.harness import Publisher, RunningWorker, decoded, enrollment, posting, settings_for, wait_processed
 
 
 def test_room_posting_earns_into_redis(kafka_bootstrap, redis_url, redis_clean, topics, unique):

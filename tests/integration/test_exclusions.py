@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from tests.harness import (Publisher, RunningWorker, bill, decoded, enrollment, fx_rate, posting, read_topic,
-                           settings_for, wait_processed)
+from tests.harness import (
+    Publisher,
+    RunningWorker,
+    bill,
+    decoded,
+    enrollment,
+    fx_rate,
+    posting,
+    read_topic,
+    settings_for,
+    wait_processed,
+)
 from tests.integration import checks
 
 BASE = 700  # the baseline posting's points
@@ -175,7 +185,7 @@ class Clock:
     """The worker's clock, moved by the test."""
 
     def __init__(self):
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
         self.lock = threading.Lock()
 
     def __call__(self) -> datetime:

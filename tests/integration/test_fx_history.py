@@ -15,6 +15,7 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+
 from streams.fx_reader import HISTORY_KEY
 from streams.publishing import publish_file
 from streams.rebuild import rebuild

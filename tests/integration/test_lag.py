@@ -60,7 +60,7 @@ def test_probe_is_reusable_and_sees_new_records(kafka_bootstrap, filled):
     with LagProbe(kafka_bootstrap) as probe:
         assert probe.end_offsets([filled])[(filled, 2)] == 0
         producer = make_producer(kafka_bootstrap)
-        for i in range(3):
+        for _i in range(3):
             producer.produce(filled, b"x", partition=2)
         producer.flush(10)
         assert probe.end_offsets([filled]) == {(filled, 0): 12, (filled, 1): 1, (filled, 2): 3}

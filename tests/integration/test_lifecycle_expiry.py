@@ -4,7 +4,7 @@ last valid day), the EXPIRE ledger entry, running the job twice, the Redis index
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -41,7 +41,7 @@ def test_expiry_at_the_exact_boundary(env):
     expire = env.ledger(m)[f"{m}/X:2029-01-31:1/EXPIRE"]
     assert (expire["type"], expire["points"], expire["lot_expires_on"], expire["balance_after"]) == \
         ("EXPIRE", -1_700, date(2029, 1, 31), 200)
-    assert expire["occurred_at"] == datetime(2029, 1, 31, 14, 59, 59, tzinfo=timezone.utc)  # 23:59:59 JST
+    assert expire["occurred_at"] == datetime(2029, 1, 31, 14, 59, 59, tzinfo=UTC)  # 23:59:59 JST
     assert env.check_invariant(m) == 200
     assert not env.redis.sismember("idx:lots:2029-01-31", m)
 

@@ -32,9 +32,9 @@ import pytest
 
 from tests.harness import bill, enrollment, fx_rate, posting, redemption
 from tests.lifecycle_oracle import JST, Oracle
+from tests.lifecycle_support import LifecycleEnv
 from tests.office_oracle import OfficeOracle
 from tests.office_support import adjustment, claim
-from tests.lifecycle_support import LifecycleEnv
 
 SEED = 20261125
 MEMBERS = [f"MY{i:03d}" for i in range(200)]
@@ -198,7 +198,7 @@ class Scenario:
         years' walk-ins already claimed by another member, and of charges that do not exist."""
         rng, items = self.rng, []
         mine = [(sid, p) for sid, p in self.office.walkins.items() if p["business_date"].startswith(str(year))]
-        for sid, p in mine:
+        for _sid, p in mine:
             m = rng.choice(MEMBERS)
             late = rng.random() < 0.15
             at = date.fromisoformat(p["business_date"]) + timedelta(days=rng.randint(181, 200) if late
@@ -209,8 +209,10 @@ class Scenario:
                 items.append(("claims", claim(self._id("K"), m, p["posting_id"], c["requested_at"])))
         earlier = [p for sid, p in self.office.walkins.items() if sid in self.office.claimed]
         for p in earlier[:3]:
-            items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), p["posting_id"], f"{year}-12-21T10:00:00+09:00")))
-        items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), "NO-SUCH-CHARGE", f"{year}-12-21T10:00:00+09:00")))
+            items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), p["posting_id"],
+                                          f"{year}-12-21T10:00:00+09:00")))
+        items.append(("claims", claim(self._id("K"), rng.choice(MEMBERS), "NO-SUCH-CHARGE",
+                                      f"{year}-12-21T10:00:00+09:00")))
         return items
 
     def corrections(self, year: int) -> list:
@@ -348,7 +350,7 @@ class Scenario:
             self.oracle.close_year(year)
             if year == 2027:  # the FX topic compacted to the newest rate per currency, the worker restarted
                 newest = self.rates()[-1][1]
-                self.env.restart_worker(lambda: self.env.recreate_fx_topic([newest]))
+                self.env.restart_worker(lambda newest=newest: self.env.recreate_fx_topic([newest]))
             self.at(year + 1, 1, 1, 3)  # the night audits of 31 December, after the year-end run
             self.phase(self.late(year))
             for as_of in (date(year + 1, 1, 31), date(year + 1, 2, 1)):  # the daily job, at the boundary

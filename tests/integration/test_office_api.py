@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from processors.model import JST
-from tests.harness import Publisher, enrollment, posting, wait_processed, settings_for
-from tests.office_server import HARMONY, ROOT, OfficeServer, request
 from tests import office_support  # noqa: F401 - registers the office topics with the harness
+from tests.harness import Publisher, enrollment, posting, settings_for, wait_processed
+from tests.office_server import HARMONY, ROOT, OfficeServer, request
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def test_tokens_roles_and_office_actions(server, kafka_bootstrap, redis_url, red
                         ({"points": True, "reason": "GOODWILL"}, "points")):
         status, err = request(server.url("/members/API1/adjustments"), "POST", body, token=office)
         assert status == 400 and err["field"] == field, (body, err)
-    assert request(server.url("/members/API1/claims"), "POST", {"claim_id": "x"}, token=office)[1]["field"] == "source_id"
+    claim_err = request(server.url("/members/API1/claims"), "POST", {"claim_id": "x"}, token=office)[1]
+    assert claim_err["field"] == "source_id"
     assert request(server.url("/members/API1"), token=app)[1]["balance"] == 200
 
     # the office role adjusts and claims, and gets the outcome

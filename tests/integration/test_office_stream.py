@@ -3,13 +3,12 @@ exactly as program-rules §4a says, bad requests REJECTED with a reason, replays
 `harmony rebuild` reproduces them."""
 from __future__ import annotations
 
-from streams.member_view import member_json
-from streams.rebuild import rebuild
-from tests.harness import Publisher, RunningWorker, bill, decoded, enrollment, posting, settings_for, wait_processed
 from datetime import date, datetime, timedelta
 
 from processors.model import JST
-
+from streams.member_view import member_json
+from streams.rebuild import rebuild
+from tests.harness import Publisher, RunningWorker, bill, decoded, enrollment, posting, settings_for, wait_processed
 from tests.office_support import adjustment, claim, member_state
 
 # dates relative to today: the engine's clock (real time here) decides the claim window

@@ -5,8 +5,7 @@ import random
 import re
 
 from streams.rebuild import rebuild
-from tests.harness import (Publisher, RunningWorker, bill, enrollment, posting, redemption, settings_for,
-                           wait_processed)
+from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, redemption, settings_for, wait_processed
 
 
 def _events(rnd: random.Random, start: int, n: int, members: int):

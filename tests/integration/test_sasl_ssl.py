@@ -59,8 +59,7 @@ def secured(tmp_path_factory, broker_kind):
     """(SASL_SSL bootstrap, CA file): a one-node Kafka with a SCRAM-SHA-512 user."""
     if broker_kind == "tansu":
         pytest.skip("SASL_SSL needs Apache Kafka: runs in the --broker=kafka pass")
-    from confluent_kafka.admin import (AdminClient, ScramCredentialInfo, ScramMechanism,
-                                       UserScramCredentialUpsertion)
+    from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
     from streams.kafka_broker import KafkaCluster
     d = tmp_path_factory.mktemp("sasl")

@@ -11,12 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from streams import jobs
 from streams.publisher import DeliveryFailed
-from tests.harness import (Publisher, RunningWorker, decoded, enrollment, posting, settings_for,
-                           wait_processed)
+from tests.harness import Publisher, RunningWorker, decoded, enrollment, posting, settings_for, wait_processed
 from tests.integration import checks
 from tests.integration.scenario import build
 from tests.oracle import Oracle

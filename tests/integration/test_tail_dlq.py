@@ -17,8 +17,19 @@ import pytest
 
 from streams.cli import main as harmony
 from streams.cli_tail import tail
-from tests.harness import (Publisher, RunningWorker, bill, decoded, enrollment, fx_rate, posting, read_topic,
-                           redemption, settings_for, wait_processed)
+from tests.harness import (
+    Publisher,
+    RunningWorker,
+    bill,
+    decoded,
+    enrollment,
+    fx_rate,
+    posting,
+    read_topic,
+    redemption,
+    settings_for,
+    wait_processed,
+)
 from tests.integration.test_exclusions import Clock
 from tests.office_support import adjustment, claim
 

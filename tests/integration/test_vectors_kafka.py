@@ -10,8 +10,17 @@ from __future__ import annotations
 from datetime import date
 
 from streams import jobs
-from tests.harness import (Publisher, RunningWorker, bill, decoded, enrollment, fx_rate, posting, settings_for,
-                           wait_processed)
+from tests.harness import (
+    Publisher,
+    RunningWorker,
+    bill,
+    decoded,
+    enrollment,
+    fx_rate,
+    posting,
+    settings_for,
+    wait_processed,
+)
 from tests.integration import checks
 
 V8_LINES = [("FOOD", "10000"), ("BEVERAGE", "3333"), ("SERVICE_CHARGE", "1333"), ("TAX", "1467")]
@@ -48,7 +57,8 @@ VECTORS = {
           "P:V12": ("EARNED", None, [("EARN", 2000, L29), ("BONUS", 500, L29)])},
          (5000 + 4500, [(L28, 5000), (L29, 4500)], 4000, 2)),
     13: ("OHV00013", [posting("V13", "OHV00013", "9999", category="FOOD_BEVERAGE", bdate="2026-04-10")],
-         {"P:V13": ("EARNED", None, [("EARN", 99, L29), ("BONUS", 49, L29)])}, (15000 + 148, [(L28, 15000), (L29, 148)], 99, 0)),
+         {"P:V13": ("EARNED", None, [("EARN", 99, L29), ("BONUS", 49, L29)])},
+         (15000 + 148, [(L28, 15000), (L29, 148)], 99, 0)),
     14: ("OHV00014", [posting("V14-O", "OHV00014", "35000"), posting("V14", "OHV00014", "-8750", corrects="V14-O")],
          {"P:V14-O": ("EARNED", None, [("EARN", 700, L29)]), "P:V14": ("EARNED", None, [("REVERSAL", -175, L29)])},
          (525, [(L29, 525)], 525, 1)),

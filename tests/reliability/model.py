@@ -71,7 +71,7 @@ class Stream:
     def all(self) -> list[Event]:
         return self.enrollments + self.charges
 
-    def source_ids(self) -> set[str]:
+    def source_ids(self) -> set[str | None]:
         return {e.source_id for e in self.charges}
 
 
@@ -126,7 +126,7 @@ def generate(seed: int, charges: int = 1000, members: int = 30, prefix: str = "R
                                "SHOPPING_ARCADE"], [50, 20, 10, 10, 5, 5])[0]
             hotel = rng.choices(HOTELS, [40, 20, 15, 15, 10])[0]
             nights = rng.randint(1, 3) if cat == "ROOM" else 0
-            amount = rng.randrange(3000, 90000) if cat == "ROOM" else rng.randrange(500, 30000)
+            amount: int | Decimal = rng.randrange(3000, 90000) if cat == "ROOM" else rng.randrange(500, 30000)
             if rng.random() < 0.1:
                 amount = Decimal(amount) + Decimal(rng.randrange(1, 100)) / 100  # sen
             channel = rng.choices(["RESERVATION_CENTER", "OFFICIAL_WEBSITE", "DIRECT", "TRAVEL_AGENCY", "OTHER"],
@@ -273,6 +273,7 @@ def expected(stream: Stream) -> dict[str, dict]:
     corrections = []
     for ev in stream.charges:
         sid = ev.source_id
+        assert sid is not None, "a charge has a source id"
         if sid in seen:
             continue  # an exact duplicate changes nothing
         seen.add(sid)

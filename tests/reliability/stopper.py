@@ -61,9 +61,10 @@ def process(self, messages):
     return result
 
 
-worker.FaultPoints.point = point
-member_store.MemberStore.load_many = load_many
-engine.Engine.process = process
+# the stopper's worker process runs with these patched in (the point of this module)
+worker.FaultPoints.point = point  # type: ignore[method-assign]  # patched on purpose
+member_store.MemberStore.load_many = load_many  # type: ignore[method-assign]  # patched on purpose
+engine.Engine.process = process  # type: ignore[method-assign]  # patched on purpose
 
 if __name__ == "__main__":
     from streams.cli import main

@@ -9,6 +9,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import IO
 
 from schemas.codec import Codec
 from streams.events import to_domain
@@ -37,16 +38,24 @@ class WorkerProc:
         self.argv = argv or HARMONY
         self.log_path = Path(log_dir) / f"{name}.log"
         self.proc: subprocess.Popen | None = None
+        self._log: IO[bytes] | None = None
 
-    def start(self) -> "WorkerProc":
+    def start(self) -> WorkerProc:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     @property
+    def child(self) -> subprocess.Popen:
+        """The child process (an error before start())."""
+        if self.proc is None:
+            raise RuntimeError(f"{self.name} was not started")
+        return self.proc
+
+    @property
     def pid(self) -> int:
-        return self.proc.pid
+        return self.child.pid
 
     @property
     def alive(self) -> bool:
@@ -59,32 +68,32 @@ class WorkerProc:
     def state(self) -> str:
         """Process state letter from /proc (R, S, T = stopped, Z, ...); '' when gone."""
         try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
+            stat = Path(f"/proc/{self.child.pid}/stat").read_text()
             return stat[stat.rindex(")") + 2]
         except (OSError, ValueError):
             return ""
 
     def signal(self, sig) -> None:
         if self.alive:
-            os.kill(self.proc.pid, sig)
+            os.kill(self.child.pid, sig)
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM (the worker finishes its batch and leaves the group), SIGKILL if it hangs."""
         if self.alive:
             if self.state() == "T":
-                os.kill(self.proc.pid, signal.SIGCONT)
-            os.kill(self.proc.pid, signal.SIGTERM)
+                os.kill(self.child.pid, signal.SIGCONT)
+            os.kill(self.child.pid, signal.SIGTERM)
             try:
-                self.proc.wait(timeout)
+                self.child.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                self.child.kill()
+                self.child.wait()
         self._close()
 
     def kill(self) -> None:
         if self.alive:
-            self.proc.kill()
-            self.proc.wait()
+            self.child.kill()
+            self.child.wait()
         self._close()
 
     def _close(self) -> None:
@@ -254,10 +263,9 @@ def state_problems(redis_url: str, stream: model.Stream) -> list[str]:
         g = model.normalize(got[mid])
         if g != want[mid]:
             problems.append(f"{mid}: engine {g} != expected {want[mid]}")
-        if got[mid] is not None:
-            v = got[mid]
-            if v["balance"] != sum(lot["points"] for lot in v["lots"]) - v["debt"]:
-                problems.append(f"{mid}: balance {v['balance']} != Σ lots − debt ({v['lots']}, {v['debt']})")
+        v = got[mid]
+        if v is not None and v["balance"] != sum(lot["points"] for lot in v["lots"]) - v["debt"]:
+            problems.append(f"{mid}: balance {v['balance']} != Σ lots − debt ({v['lots']}, {v['debt']})")
     return problems
 
 

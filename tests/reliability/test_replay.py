@@ -11,8 +11,7 @@ from streams.kafka import make_consumer
 from streams.lag import committed_offsets
 from streams.member_store import member_keys
 from streams.redis_client import connect
-from tests.harness import Publisher, RunningWorker, enrollment, posting, bill, read_topic, settings_for, \
-    wait_processed
+from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for, wait_processed
 
 from . import model, support
 

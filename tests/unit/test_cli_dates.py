@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -28,7 +28,7 @@ def host_zone_utc():
 def test_expire_without_as_of_uses_the_jst_date(monkeypatch, host_zone_utc, capsys):
     jobs = []
     # 31 January 2031, 15:30 UTC = 1 February 2031, 00:30 JST: the lot of 2027 is expired in Japan
-    monkeypatch.setattr(cli, "_now", lambda: datetime(2031, 1, 31, 15, 30, tzinfo=timezone.utc), raising=False)
+    monkeypatch.setattr(cli, "_now", lambda: datetime(2031, 1, 31, 15, 30, tzinfo=UTC), raising=False)
     monkeypatch.setattr(cli, "_engine", lambda: None)
     import streams.app
     monkeypatch.setattr(streams.app, "run_job", lambda engine, job: jobs.append(job) or {"job": "x"})

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BytesIO
@@ -20,7 +20,7 @@ from schemas import catalog
 from schemas.codec import Codec, DecodeError, EncodeError, RegistryError
 
 ROOT = Path(__file__).resolve().parents[2]
-UTC = timezone.utc
+UTC = UTC
 T0 = datetime(2026, 3, 1, 3, 4, 5, 678000, tzinfo=UTC)
 
 SAMPLES: dict[str, dict] = {

@@ -12,8 +12,21 @@ from decimal import Decimal
 from processors.fx import FxTable
 from processors.member import Context
 from processors.model import JST, BillLine, FolioPosting, PosBill, Qualifying
-from tests.unit.test_member_aggregate import (CFG, CTX, L29, L30, Ledger, charge, invariant, member, moves,
-                                              posting, redeem, request, step)
+from tests.unit.test_member_aggregate import (
+    CFG,
+    CTX,
+    L29,
+    L30,
+    Ledger,
+    charge,
+    invariant,
+    member,
+    moves,
+    posting,
+    redeem,
+    request,
+    step,
+)
 
 D = Decimal
 SAIPAN = "NIKKO-SAIPAN"  # a USD hotel

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def fx() -> FxTable:
 
 
 def posting(**kw) -> FolioPosting:
-    base = dict(posting_id="p1", hotel_code="OKURA-TOKYO", reservation_id="r1", member_id="OH0000001",
+    base: dict[str, Any] = dict(posting_id="p1", hotel_code="OKURA-TOKYO", reservation_id="r1", member_id="OH0000001",
                 business_date=MARCH_14, posted_at=datetime(2026, 3, 14, 12, tzinfo=JST),
                 category="ROOM", amount=D("35000"), currency="JPY", nights=1, booking_channel="DIRECT")
     base.update(kw)
@@ -40,8 +41,9 @@ def posting(**kw) -> FolioPosting:
 
 
 def bill(lines, **kw) -> PosBill:
-    base = dict(bill_id="b1", hotel_code="OKURA-TOKYO", outlet_code="YAMAZATO", outlet_type="RESTAURANT",
-                member_id="OH0000001", business_date=MARCH_14, closed_at=datetime(2026, 3, 14, 21, tzinfo=JST),
+    base: dict[str, Any] = dict(bill_id="b1", hotel_code="OKURA-TOKYO", outlet_code="YAMAZATO",
+                                outlet_type="RESTAURANT", member_id="OH0000001", business_date=MARCH_14,
+                                closed_at=datetime(2026, 3, 14, 21, tzinfo=JST),
                 currency="JPY", lines=tuple(BillLine(k, D(a)) for k, a in lines))
     base.update(kw)
     return PosBill(**base)
@@ -367,7 +369,7 @@ def test_fx_table_add_replace_lookup():
 
 
 @pytest.mark.parametrize("rate", [FxRate("usd", date(2026, 1, 1), D("1")), FxRate("USD", date(2026, 1, 1), D("0")),
-                                  FxRate("USD", date(2026, 1, 1), D("NaN")), FxRate("USD", date(2026, 1, 1), 1.5)])
+                                  FxRate("USD", date(2026, 1, 1), D("NaN")), FxRate("USD", date(2026, 1, 1), 1.5)])  # type: ignore[arg-type]  # a float on purpose
 def test_fx_table_refuses_bad_rates(rate):
     with pytest.raises(ValueError):
         FxTable().add(rate)

@@ -8,13 +8,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 
 import fastavro
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processors.model import BillLine, FolioPosting, PosBill
@@ -24,7 +24,7 @@ from schemas.fastread import CorruptData, UnsupportedSchema, compile_decoder
 from streams.events import DOMAIN_CLASSES, RECORD_CLASSES, to_domain
 from tests.unit.test_codec import SAMPLES  # one valid record of each type
 
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SCHEMAS = catalog.load()
 NAMES = sorted(SCHEMAS)
@@ -212,14 +212,14 @@ def test_domain_objects_are_the_real_dataclasses(readers, name, data):
         assert type(obj.lines) is tuple and all(type(x) is BillLine for x in obj.lines)
 
 
-def _posting_body(*, member=zz(1) + avro_str("OH1"), bdate=zz(20514), posted=zz(1772334245678),
-                  category=zz(0), amount=avro_decimal(35000_0000), nights=zz(1), channel=zz(2),
-                  tail=zz(0) + zz(0), posting_id=avro_str("P-1")) -> bytes:
+def _posting_body(*, member=zz(1) + avro_str("OH1"), bdate=zz(20514), posted=zz(1772334245678),  # noqa: B008 - immutable bytes
+                  category=zz(0), amount=avro_decimal(35000_0000), nights=zz(1), channel=zz(2),  # noqa: B008 - bytes
+                  tail=zz(0) + zz(0), posting_id=avro_str("P-1")) -> bytes:  # noqa: B008 - immutable bytes
     return (posting_id + avro_str("OKURA-TOKYO") + avro_str("R1") + member + bdate + posted + category
             + amount + avro_str("JPY") + nights + channel + tail)
 
 
-def _bill_body(lines: bytes, paid=avro_decimal(0)) -> bytes:
+def _bill_body(lines: bytes, paid=avro_decimal(0)) -> bytes:  # noqa: B008 - immutable bytes
     return (avro_str("B-1") + avro_str("H") + avro_str("O") + zz(0) + zz(0) + zz(20514) + zz(1772334245678)
             + avro_str("JPY") + lines + paid + zz(0))
 
@@ -289,7 +289,7 @@ def test_decimal_representation_matches_fastavro():
     tuple as fastavro — including values beyond the precision, which fastavro rounds."""
     parsed = SCHEMAS["FxRate"].parsed
     read = compile_decoder(parsed)
-    for k, n in enumerate([0, 1, -1, 5, 10**6, -(10**12), 10**17, 10**18 - 1, 10**18, -(10**18) - 5,
+    for _k, n in enumerate([0, 1, -1, 5, 10**6, -(10**12), 10**17, 10**18 - 1, 10**18, -(10**18) - 5,
                            123456789012345678901, 2**63, -(2**79), 10**24 + 5 * 10**6, 10**24 + 15 * 10**6]):
         for size in {None, 10, 12}:
             if size is not None and n.bit_length() >= size * 8:
@@ -336,7 +336,7 @@ SYNTHETIC = {
         {"name": "items", "type": {"type": "array", "items": "Item"}},
     ],
 }
-SYN = fastavro.parse_schema(SYNTHETIC, named_schemas={})
+SYN: dict = fastavro.parse_schema(SYNTHETIC, named_schemas={})  # type: ignore[assignment]  # a record: a dict
 SYN_DICT, SYN_DOMAIN = compile_decoder(SYN), compile_decoder(SYN, {})
 
 
@@ -487,7 +487,7 @@ ERRORS = _errors()
 def test_invalid_bodies_raise(codec, readers, label):
     name, body, words = ERRORS[label]
     for read in readers[name]:
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 - the readers differ in what they raise (fastavro's own errors)
             read(body)
     framed = b"\xc3\x01" + SCHEMAS[name].fingerprint + body
     for decode in (codec.decode_fast, lambda d: codec.decode_domain(d, DOMAIN_CLASSES)):
@@ -523,7 +523,7 @@ def test_every_truncation_and_extension_raises(codec, readers, name):
                 decode(framed[:cut])
     for read in readers[name]:
         for cut in range(len(body)):
-            with pytest.raises(Exception):
+            with pytest.raises(Exception):  # noqa: B017 - the readers differ in what they raise (fastavro's own errors)
                 read(body[:cut])
         with pytest.raises(CorruptData, match="trailing"):
             read(body + b"\x00")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from schemas.codec import Codec
 from schemas.jsonio import RecordError, from_json, to_json
 
-UTC = timezone.utc
+UTC = UTC
 
 JSON_SAMPLES: dict[str, dict] = {
     "FolioPosting": {
@@ -126,8 +126,10 @@ def _posting(**change):
 
 
 @pytest.mark.parametrize("obj,path,words", [
-    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": "1.2.3"}]), "lines[1].amount", "not a decimal"),
-    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": True}]), "lines[1].amount", "not a decimal"),
+    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": "1.2.3"}]), "lines[1].amount",
+     "not a decimal"),
+    (_bill(lines=[{"kind": "FOOD", "amount": "1"}, {"kind": "FOOD", "amount": True}]), "lines[1].amount",
+     "not a decimal"),
     (_bill(lines=[{"kind": "FOOD", "amount": None}]), "lines[0].amount", "must not be null"),
     (_bill(lines=[{"kind": "WINE", "amount": "1"}]), "lines[0].kind", "'WINE' is not one of FOOD"),
     (_bill(lines=[{"kind": "FOOD"}]), "lines[0].amount", "missing required field"),

@@ -21,7 +21,7 @@ import pytest
 from processors.config import ProgramConfig
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import JST, FolioPosting, MemberEnrollment, PosBill, BillLine, Qualifying, RedemptionRequest
+from processors.model import JST, BillLine, FolioPosting, MemberEnrollment, PosBill, Qualifying, RedemptionRequest
 from processors.outcomes import Effects
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "program.toml"
@@ -65,7 +65,10 @@ def request(rid: str, award: str, quantity: int = 1, *, amount: str | None = Non
 
 def step(m: Member) -> Member:
     """Start a new unit of work (what the engine does after a successful compare-and-set)."""
-    m.dirty.clear(), m.new_src.clear(), m.held_put.clear(), m.held_del.clear()
+    m.dirty.clear()
+    m.new_src.clear()
+    m.held_put.clear()
+    m.held_del.clear()
     m.effects = Effects()
     return m
 

@@ -30,7 +30,8 @@ def member(lots=None, debt=0) -> Member:
 
 
 def fresh(m: Member) -> Member:
-    m.dirty.clear(), m.new_src.clear()
+    m.dirty.clear()
+    m.new_src.clear()
     m.effects = Effects()
     return m
 

@@ -3,7 +3,8 @@ from datetime import date
 from decimal import Decimal
 
 import orjson
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from processors.records import Entry, SourceRecord
 
@@ -28,9 +29,11 @@ def records(draw):
         fingerprint=draw(st.text("0123456789abcdef", min_size=16, max_size=16)),
         outcome=draw(st.sampled_from(["EARNED", "EXCLUDED", "REJECTED", "APPROVED"])),
         reason=draw(st.one_of(st.none(), st.just("TAX"))), detail=draw(st.one_of(st.none(), st.just("corrects P:1"))),
-        entries=entries, eligible_amount_jpy=draw(amounts), fx_rate=draw(st.one_of(st.none(), st.just(Decimal("152.3")))),
+        entries=entries, eligible_amount_jpy=draw(amounts),
+        fx_rate=draw(st.one_of(st.none(), st.just(Decimal("152.3")))),
         base=draw(st.sampled_from([base, 0])), bonus=draw(st.sampled_from([bonus, 0])),
-        reversed=draw(st.integers(0, 1000)), nights=draw(st.integers(-3, 3)), year=draw(st.one_of(st.none(), st.integers(2020, 2030))),
+        reversed=draw(st.integers(0, 1000)), nights=draw(st.integers(-3, 3)),
+        year=draw(st.one_of(st.none(), st.integers(2020, 2030))),
         lot=draw(st.sampled_from([lot, None])), amount=amount,
         rem_amount=draw(st.sampled_from([amount, Decimal("0"), None])), rem_base=draw(st.integers(0, 10)),
         rem_bonus=draw(st.integers(0, 10)), rem_nights=draw(st.integers(0, 2)), points=draw(st.integers(0, 10**5)),

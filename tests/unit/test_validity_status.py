@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -38,7 +38,7 @@ def test_vector_19_expiry(cfg, earned, expiry):
 
 def test_expires_at_is_the_last_jst_second():
     at = expires_at(date(2029, 1, 31))
-    assert at.astimezone(timezone.utc) == datetime(2029, 1, 31, 14, 59, 59, tzinfo=timezone.utc)
+    assert at.astimezone(UTC) == datetime(2029, 1, 31, 14, 59, 59, tzinfo=UTC)
     assert jst_date(at) == date(2029, 1, 31)
     assert jst_date(at + timedelta(seconds=1)) == date(2029, 2, 1)
 
@@ -51,8 +51,8 @@ def test_expired_from_1_february():
 
 
 def test_jst_date():
-    assert jst_date(datetime(2026, 12, 31, 14, 59, 59, tzinfo=timezone.utc)) == date(2026, 12, 31)
-    assert jst_date(datetime(2026, 12, 31, 15, 0, tzinfo=timezone.utc)) == date(2027, 1, 1)
+    assert jst_date(datetime(2026, 12, 31, 14, 59, 59, tzinfo=UTC)) == date(2026, 12, 31)
+    assert jst_date(datetime(2026, 12, 31, 15, 0, tzinfo=UTC)) == date(2027, 1, 1)
     assert jst_date(datetime(2027, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=-5)))) == date(2027, 1, 1)
     with pytest.raises(ValueError):
         jst_date(datetime(2027, 1, 1, 0, 30))
