@@ -166,8 +166,8 @@ class KafkaNode(_Process):
         log = open(self.workdir / "format.log", "wb")
         return subprocess.Popen(
             # `--cluster-id=` form: a base64 id may start with "-", which argparse would take for an option
-            self._jvm("kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}", "-c", str(self.properties),
-                      "--ignore-formatted", heap_mb=256),
+            self._jvm("kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}",
+                      "-c", str(self.properties), "--ignore-formatted", heap_mb=256),
             cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_formatted(self, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:

@@ -73,7 +73,8 @@ class OfficeOracle:
         p = self.walkins.get(sid)
         # a memberless charge is kept until the end of the day after its claim window, on the
         # scenario's clock; after that it (and who claimed it) is forgotten
-        if p is None or (self.o.today - date.fromisoformat(p["business_date"])).days > WINDOW + 1:
+        today = self.o.today
+        if p is None or (today is not None and (today - date.fromisoformat(p["business_date"])).days > WINDOW + 1):
             return result("REJECTED", "CHARGE_NOT_FOUND")
         if sid in self.claimed:
             return result("REJECTED", "ALREADY_CREDITED")

@@ -37,10 +37,9 @@ def browser():
 
 def test_console_sign_in_find_adjust_claim(browser, kafka_bootstrap, redis_url, redis_clean, topics, unique,
                                            tmp_path):
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
-
-    from selenium.common.exceptions import WebDriverException
 
     def submit(button_id: str) -> None:
         """Click and wait for the next page (the form posts, the server redirects)."""
