@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from .web_reports import YEN_PATTERN
+
 ID_PATTERN = "^[A-Za-z0-9_.:-]+$"
 ERROR = {"type": "object", "required": ["error"],
          "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
@@ -118,6 +120,16 @@ def openapi_document() -> dict:
                 "responses": {"200": _json(CLAIM_OUT, "decided: EARNED (or as the charge would be) or REJECTED"),
                               "202": _json(CLAIM_OUT, "published, not decided yet (outcome null)"),
                               **_errors(400, 401, 403, 404)}}},
+            "/reports/liability": {"get": {
+                "summary": "points liability: outstanding by expiry and status, movement, breakage (office role)",
+                "security": secured,
+                "parameters": [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"},
+                                "description": "the reporting date (YYYY-MM-DD, default today JST)"},
+                               {"name": "yen_per_point", "in": "query",
+                                "schema": {"type": "string", "pattern": "^" + YEN_PATTERN.pattern + "$"},
+                                "description": "yen value of a point (default: the PAY_BY_POINTS award, 1.25)"}],
+                "responses": {"200": _json({"type": "object"}, "the report (as `harmony report liability --json`)"),
+                              **_errors(400, 401, 403)}}},
             "/health": {"get": {"summary": "readiness (open)", "security": [], "responses": {
                 "200": _json({"type": "object"}, "Redis and the broker are reachable"),
                 "503": _json({"type": "object"}, "not ready")}}},

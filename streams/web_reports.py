@@ -9,14 +9,19 @@ the API listens on loopback only (interfaces.md).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from processors.validity import jst_date
 
-# ---- AUTH HOOK: replace with the office auth (bearer token, role "office") at merge ----------------
+# the role check: open until streams/office_api.py installs the bearer-token check (auth.authorizer)
 Authorizer = Callable[[object, str], "tuple[int, str] | None"]
 authorize: Authorizer = lambda request, role: None  # noqa: E731
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+YEN_PATTERN = re.compile(r"[0-9]{1,6}(\.[0-9]{1,6})?")  # yen_per_point (also in the OpenAPI document)
 
 
 def set_authorizer(fn: Authorizer) -> None:
@@ -37,10 +42,19 @@ def register(app, worker) -> None:
             return web.json({"error": message}, status=status)
         try:
             as_of_text = request.query.get("as_of")
-            as_of = date.fromisoformat(as_of_text) if as_of_text else jst_date(datetime.now(UTC))
+            if as_of_text is not None and not ISO_DATE.fullmatch(as_of_text):
+                raise ValueError(as_of_text)  # "" or 20261126 are not the documented YYYY-MM-DD
+            as_of = date.fromisoformat(as_of_text) if as_of_text is not None else jst_date(datetime.now(UTC))
         except ValueError:
             return web.json({"error": "as_of must be a date YYYY-MM-DD"}, status=400)
         yen = request.query.get("yen_per_point")
+        if yen is not None and not _plain_decimal(yen):
+            return web.json({"error": "yen_per_point must be a decimal number >= 0, e.g. 1.25"}, status=400)
         report = await asyncio.get_running_loop().run_in_executor(
             None, lambda: build(worker.s, as_of, yen, redis=worker.redis))
         return web.json(report)
+
+
+def _plain_decimal(text: str) -> bool:
+    """Digits with an optional fraction: the pattern of the OpenAPI document (streams/openapi.py)."""
+    return YEN_PATTERN.fullmatch(text) is not None
