@@ -74,7 +74,7 @@ def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge
     if credited:
         subject["c"] = credited[0]
         return rejected("ALREADY_CREDITED")
-    # kept until the end of the day after the window (streams/kept_charges.py); Redis expires it in
+    # kept until the end of the day after the window (streams/redis/kept_charges.py); Redis expires it in
     # its own time, the engine's clock decides (time is an input: replays and scenario clocks)
     if kept is None or (jst_date(ctx.now) - kept.event.business_date).days > ctx.cfg.office.claim_window_days + 1:
         return rejected("CHARGE_NOT_FOUND")

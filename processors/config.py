@@ -1,6 +1,6 @@
 """The program configuration: every number of program-rules as data, validated on load.
 
-Pure: it validates an already-parsed mapping (the TOML file is read by ``streams.config_file``).
+Pure: it validates an already-parsed mapping (the TOML file is read by ``streams.runtime.config_file``).
 Errors name the file, the key and the reason.
 """
 from __future__ import annotations

@@ -220,7 +220,7 @@ class Codec:
         """(record name, domain object) without building the intermediate dicts: like
         :meth:`decode_fast`, but a record whose name is in ``classes`` (short or full name; nested
         records included) is built by calling its class with its fields, and arrays become tuples —
-        for ``streams.events.DOMAIN_CLASSES`` exactly ``to_domain(*codec.decode(data))``. A top-level
+        for ``streams.engine.events.DOMAIN_CLASSES`` exactly ``to_domain(*codec.decode(data))``. A top-level
         record without a class is returned as a dict. ``classes`` is compiled into readers on first
         use (keep one mapping, don't mutate it). Raises only DecodeError."""
         t: _FastTable | None = self._fast_last

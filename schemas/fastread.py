@@ -776,7 +776,7 @@ def main(repeat: int = 7, number: int = 20) -> None:
 
     from fastavro import schemaless_reader
 
-    from streams.events import DOMAIN_CLASSES, to_domain
+    from streams.engine.events import DOMAIN_CLASSES, to_domain
 
     from . import catalog, fastread  # under ``python -m``, this module is __main__, not the one Codec uses
     from .codec import Codec

@@ -3,7 +3,7 @@
 :func:`compile_encoder` turns a fastavro-parsed record schema into a generated Python function
 ``encode(record, prefix=b"") -> bytes`` that returns ``prefix`` + exactly the Avro binary body
 ``fastavro.schemaless_writer`` writes for ``record``. It does none of :meth:`Codec.encode`'s value
-checks (field names, Python types): it is meant for records built by code (``streams/outputs.py``)
+checks (field names, Python types): it is meant for records built by code (``streams/engine/outputs.py``)
 with the right field names and Decimal / date / aware-datetime values. What it still checks, because
 getting it wrong would write a wrong number instead of failing:
 

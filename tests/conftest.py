@@ -3,11 +3,11 @@ KAFKA_BOOTSTRAP_SERVERS / REDIS_URL point at existing ones), unique names per te
 
 `--broker=tansu|kafka|kafka3` (or HARMONY_TEST_BROKER) picks the session broker: Tansu (default,
 memory storage), Apache Kafka as one KRaft node, or a 3-node Apache Kafka cluster (replication 3,
-min.insync.replicas 2), started from the jars of tools/kafka (streams.kafka_broker; `make kafka`).
+min.insync.replicas 2), started from the jars of tools/kafka (streams.devstack.kafka; `make kafka`).
 `kafka_bootstrap` is its bootstrap string whichever it is; `broker_kind` says which it is.
 
 `--redis=cluster` (or HARMONY_TEST_REDIS=cluster) runs the tests against a 3-master Redis Cluster
-(streams.devstack.RedisCluster) instead: `redis_url` is then a cluster node's URL (the engine detects
+(streams.devstack.servers.RedisCluster) instead: `redis_url` is then a cluster node's URL (the engine detects
 the cluster from it) and `redis_clean` a cluster client, flushed on every node."""
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def kafka_bootstrap(request, tmp_path_factory, broker_kind):
         yield configured
         return
     if broker_kind == "tansu":
-        from streams.devstack import TansuBroker
+        from streams.devstack.servers import TansuBroker
         with TansuBroker(workdir=tmp_path_factory.mktemp("tansu")) as broker:
             yield broker.bootstrap
         return
@@ -49,10 +49,10 @@ def kafka_bootstrap(request, tmp_path_factory, broker_kind):
 
 @pytest.fixture(scope="session")
 def kafka_cluster(tmp_path_factory, broker_kind):
-    """The session's Apache Kafka (streams.kafka_broker.KafkaCluster): 1 node, or 3 with --broker=kafka3."""
+    """The session's Apache Kafka (streams.devstack.kafka.KafkaCluster): 1 node, or 3 with --broker=kafka3."""
     if broker_kind == "tansu":
         pytest.skip("needs --broker=kafka or kafka3")
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
     with KafkaCluster(nodes=3 if broker_kind == "kafka3" else 1,
                       workdir=tmp_path_factory.mktemp("kafka")) as cluster:
         yield cluster
@@ -61,7 +61,7 @@ def kafka_cluster(tmp_path_factory, broker_kind):
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """A redis-server for the session (appendonly yes, appendfsync everysec)."""
-    from streams.devstack import RedisServer
+    from streams.devstack.servers import RedisServer
     with RedisServer(workdir=tmp_path_factory.mktemp("redis"), appendonly=True,
                      appendfsync="everysec") as server:
         yield server
@@ -87,7 +87,7 @@ def redis_mode(config) -> str:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
     """Three cluster-enabled redis-server masters for the session (AOF everysec)."""
-    from streams.devstack import RedisCluster
+    from streams.devstack.servers import RedisCluster
     with RedisCluster(workdir=tmp_path_factory.mktemp("rcluster"), appendonly=True) as cluster:
         yield cluster
 
@@ -114,8 +114,8 @@ def flush_every_node(client) -> None:
 @pytest.fixture
 def redis_clean(redis_url):
     """A client on an empty database (FLUSHALL before the test, on every node of a cluster); a
-    cluster client when `redis_url` is a cluster node (streams.redis_client.connect)."""
-    from streams.redis_client import connect
+    cluster client when `redis_url` is a cluster node (streams.redis.client.connect)."""
+    from streams.redis.client import connect
     client = connect(redis_url)
     flush_every_node(client)
     yield client
@@ -132,7 +132,7 @@ def unique() -> str:
 def topics(kafka_bootstrap, unique):
     """All binding topics under the prefix '<unique>.', created on the broker
     ($HARMONY_PARTITIONS partitions, default 6)."""
-    from streams.topics import Topics, create_topics
+    from streams.kafka.topics import Topics, create_topics
     t = Topics(prefix=f"{unique}.")
     create_topics(kafka_bootstrap, t)
     return t

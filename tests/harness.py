@@ -6,10 +6,10 @@ import time
 
 from schemas.codec import Codec
 from schemas.jsonio import from_json
-from streams.kafka import make_consumer, make_producer
-from streams.lag import wait_until_caught_up
-from streams.settings import Settings
-from streams.worker import Worker, fx_reader_group
+from streams.kafka.clients import make_consumer, make_producer
+from streams.kafka.lag import wait_until_caught_up
+from streams.runtime.settings import Settings
+from streams.runtime.worker import Worker, fx_reader_group
 
 RECORDS = {"postings": "FolioPosting", "bills": "PosBill", "fx": "FxRate", "enrollments": "MemberEnrollment",
            "redemptions": "RedemptionRequest"}

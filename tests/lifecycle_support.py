@@ -3,7 +3,7 @@
 ``LifecycleEnv`` gives a module its own topic prefix, consumer group and Redis database (FLUSHDB at
 start, so the jobs' global indexes only hold this module's members), runs the batch loop
 (``tests.harness.RunningWorker``) and runs the jobs the way `harmony close-year` / `harmony expire`
-do (``streams.app.run_job`` on a separately built Worker, publishing through its job publisher).
+do (``streams.runtime.app.run_job`` on a separately built Worker, publishing through its job publisher).
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from urllib.parse import urlsplit, urlunsplit
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from schemas.codec import Codec
-from streams.app import run_job
-from streams.kafka import make_consumer
-from streams.member_view import member_json
-from streams.topics import Topics, create_topics
-from streams.worker import Worker
+from streams.kafka.clients import make_consumer
+from streams.kafka.topics import Topics, create_topics
+from streams.runtime.app import run_job
+from streams.runtime.worker import Worker
+from streams.web.member_view import member_json
 from tests.harness import Publisher, RunningWorker, settings_for, wait_processed
 
 
@@ -28,7 +28,7 @@ def redis_db_url(url: str, db: int) -> str:
     """``url`` on database ``db``; a Redis Cluster has database 0 only, so its URL is kept as is."""
     from redis.cluster import RedisCluster
 
-    from streams.redis_client import connect
+    from streams.redis.client import connect
     probe = connect(url)
     try:
         if isinstance(probe, RedisCluster):
@@ -41,7 +41,7 @@ def redis_db_url(url: str, db: int) -> str:
 
 def connect_flushed(url: str):
     """A client for ``url`` (a cluster client for a cluster node) on an emptied database (every node)."""
-    from streams.redis_client import connect
+    from streams.redis.client import connect
     from tests.conftest import flush_every_node
     client = connect(url)
     if client.__class__.__name__ == "RedisCluster":
@@ -78,7 +78,7 @@ def recreate_topic(bootstrap: str, topic: str, compacted: bool = True) -> None:
     """Delete ``topic`` and create it again, empty (the default partition count)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from streams.topics import default_partitions
+    from streams.kafka.topics import default_partitions
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.delete_topics([topic])[topic].result()
     config = {"cleanup.policy": "compact"} if compacted else {}

@@ -11,8 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from streams.auth import new_token, token_hash
-from streams.devstack import free_port
+from streams.devstack.servers import free_port
+from streams.web.auth import new_token, token_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 HARMONY = str(ROOT / ".venv" / "bin" / "harmony")

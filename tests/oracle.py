@@ -159,7 +159,7 @@ class MemberState:
         self.debt += points
 
     def view(self) -> dict:
-        """Comparable with streams.member_view.member_json (all-zero years dropped)."""
+        """Comparable with streams.web.member_view.member_json (all-zero years dropped)."""
         return {
             "balance": self.balance,
             "debt": self.debt,

@@ -4,10 +4,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 from schemas.codec import Codec
-from streams.events import to_domain
-from streams.member_store import MemberStore
-from streams.member_view import member_json
-from streams.redis_client import connect
+from streams.engine.events import to_domain
+from streams.redis.client import connect
+from streams.redis.member_store import MemberStore
+from streams.web.member_view import member_json
 from tests.harness import decoded, read_topic
 from tests.oracle import normalize_view
 

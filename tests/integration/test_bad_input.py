@@ -19,8 +19,8 @@ import fastavro
 import pytest
 
 from schemas.codec import Codec
-from streams.member_view import member_json
-from streams.topics import Topics
+from streams.kafka.topics import Topics
+from streams.web.member_view import member_json
 from tests.harness import Publisher, RunningWorker, enrollment, posting, read_topic, settings_for, wait_processed
 
 MEMBER = "OH8800001"
@@ -156,7 +156,7 @@ def corpus(topics) -> list[tuple[str, str, bytes | None, bytes | None, tuple]]:
 
 
 def _big_producer_publisher(bootstrap, topics) -> Publisher:
-    from streams.kafka import make_producer
+    from streams.kafka.clients import make_producer
     pub = Publisher(bootstrap, topics)
     pub.producer = make_producer(bootstrap, **{"message.max.bytes": 10 * 1024 * 1024})
     return pub
@@ -237,7 +237,7 @@ def test_dead_letter_that_cannot_be_published_keeps_the_offset(kafka_bootstrap, 
     pub.producer.produce(topics.postings, b"not avro", MEMBER.encode())
     pub.send("postings", posting("P-AFTER", MEMBER, "10000"))
     pub.flush()
-    from streams.lag import committed_offsets
+    from streams.kafka.lag import committed_offsets
     from tests.reliability.support import redis_positions
     with RunningWorker(s) as w:
         deadline = time.monotonic() + 30
@@ -263,6 +263,6 @@ def test_negative_enum_index_is_refused():
     """A negative enum index is invalid Avro; the engine's decoder (generated, stricter than fastavro
     1.13, which reads it as symbols[-n]) refuses it: DecodeError (-> DLQ), not the last symbol."""
     from schemas.errors import DecodeError
-    from streams.events import DOMAIN_CLASSES
+    from streams.engine.events import DOMAIN_CLASSES
     with pytest.raises(DecodeError):
         Codec().decode_domain(posting_bytes("P-NEGENUM", channel=-1), DOMAIN_CLASSES)

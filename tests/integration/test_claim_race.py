@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from processors.model import JST
 from schemas.jsonio import from_json
-from streams.engine import Message
-from streams.kept_charges import charge_key
-from streams.settings import Settings
-from streams.worker import Worker
+from streams.engine.batch import Message
+from streams.redis.kept_charges import charge_key
+from streams.runtime.settings import Settings
+from streams.runtime.worker import Worker
 from tests.harness import enrollment, posting
 from tests.office_support import claim
 

@@ -9,9 +9,9 @@ import redis
 from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import ConfigResource
 
-from streams.devstack import RedisCluster, RedisServer, TansuBroker, free_port
-from streams.kafka import kafka_config, make_admin, make_consumer, make_producer
-from streams.topics import TOPICS, Topics, create_topics
+from streams.devstack.servers import RedisCluster, RedisServer, TansuBroker, free_port
+from streams.kafka.clients import kafka_config, make_admin, make_consumer, make_producer
+from streams.kafka.topics import TOPICS, Topics, create_topics
 
 
 def _listening(port: int) -> bool:
@@ -175,14 +175,14 @@ def test_free_port_is_bindable():
 
 
 def test_missing_redis_server_says_how_to_install(monkeypatch):
-    import streams.devstack as devstack
+    import streams.devstack.servers as devstack
     monkeypatch.setattr(devstack.shutil, "which", lambda name: None)
     with pytest.raises(devstack.DevStackError, match="apt-get install -y redis-server"):
         RedisServer()
 
 
 def test_start_failure_reports_the_log(tmp_path):
-    from streams.devstack import DevStackError
+    from streams.devstack.servers import DevStackError
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -10,7 +10,7 @@ def test_room_posting_earns_into_redis(kafka_bootstrap, redis_url, redis_clean, 
     pub.flush()
     with RunningWorker(s) as w:
         wait_processed(s)
-        from streams.member_view import member_json
+        from streams.web.member_view import member_json
         view = member_json(w.worker.engine.store, "OH0000001")
     assert view["balance"] == 700
     assert view["lots"] == [{"expires_on": "2029-01-31", "points": 700}]

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from streams.fx_reader import HISTORY_KEY
-from streams.publishing import publish_file
-from streams.rebuild import rebuild
+from streams.kafka.publishing import publish_file
+from streams.runtime.fx_reader import HISTORY_KEY
+from streams.runtime.rebuild import rebuild
 from tests.harness import enrollment, fx_rate, posting, read_topic, settings_for
 from tests.lifecycle_support import LifecycleEnv, recreate_topic, redis_db_url
 
@@ -140,7 +140,7 @@ def test_rebuild_restores_the_history(story):
 
 
 def test_harmony_publish_writes_the_binding_key(kafka_bootstrap, redis_url, unique, tmp_path: Path):
-    from streams.topics import Topics, create_topics
+    from streams.kafka.topics import Topics, create_topics
     topics = Topics(prefix=f"{unique}.")
     create_topics(kafka_bootstrap, topics)
     s = settings_for(kafka_bootstrap, redis_db_url(redis_url, 6), topics, f"{unique}-g")

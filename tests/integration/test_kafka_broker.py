@@ -1,4 +1,4 @@
-"""The Apache Kafka launcher (streams/kafka_broker.py): a node that cannot start says why (its log
+"""The Apache Kafka launcher (streams/devstack/kafka.py): a node that cannot start says why (its log
 tail) within its timeout, never hangs; missing jars name the command that fetches them. Runs in the
 Apache Kafka pass (it needs Java and the jars of `make kafka`)."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from streams.devstack import DevStackError
+from streams.devstack.servers import DevStackError
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def _kafka_pass(broker_kind):
 
 
 def test_bad_config_fails_with_the_log_tail(tmp_path):
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
     cluster = KafkaCluster(nodes=1, workdir=tmp_path, config={"num.network.threads": "many"})
     started = time.monotonic()
     with pytest.raises(DevStackError) as err:
@@ -30,7 +30,7 @@ def test_bad_config_fails_with_the_log_tail(tmp_path):
 
 
 def test_not_ready_in_time_is_an_error_not_a_hang(tmp_path):
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
     cluster = KafkaCluster(nodes=1, workdir=tmp_path)
     node = cluster.nodes[0]
     node.wait_formatted(node.format_storage(), 120)  # formatted first: the 1 s below is the node's start alone
@@ -42,15 +42,15 @@ def test_not_ready_in_time_is_an_error_not_a_hang(tmp_path):
 
 
 def test_missing_jars_say_how_to_fetch_them(tmp_path, monkeypatch):
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
     monkeypatch.setenv("HARMONY_KAFKA_LIB", str(tmp_path / "empty"))
     with pytest.raises(DevStackError, match="make kafka"):
         KafkaCluster(nodes=1, workdir=tmp_path)
 
 
 def test_restart_keeps_ports_and_data(tmp_path):
-    from streams.kafka import make_admin
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
+    from streams.kafka.clients import make_admin
     with KafkaCluster(nodes=1, workdir=tmp_path) as cluster:
         from confluent_kafka.admin import NewTopic
         admin = make_admin(cluster.bootstrap)  # keep a reference: its futures fail once it is destroyed

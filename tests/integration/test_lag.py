@@ -7,8 +7,8 @@ import pytest
 from confluent_kafka import TopicPartition
 from confluent_kafka.admin import NewTopic
 
-from streams.kafka import make_admin, make_consumer, make_producer
-from streams.lag import LagProbe, committed_offsets, group_lag, true_end_offsets, wait_until_caught_up
+from streams.kafka.clients import make_admin, make_consumer, make_producer
+from streams.kafka.lag import LagProbe, committed_offsets, group_lag, true_end_offsets, wait_until_caught_up
 
 
 def _topic(bootstrap: str, name: str, partitions: int = 3) -> str:

@@ -15,9 +15,10 @@ from datetime import date
 import pytest
 
 from schemas.codec import Codec
-from streams import liability, liability_ledger
-from streams.config_file import load_config
-from streams.liability_report import build
+from streams.reports import movement as liability_ledger
+from streams.reports import outstanding as liability
+from streams.reports.liability import build
+from streams.runtime.config_file import load_config
 from tests.integration.test_multiyear import GHOSTS, MEMBERS, Scenario
 from tests.lifecycle_oracle import Oracle
 from tests.lifecycle_support import LifecycleEnv
@@ -102,8 +103,8 @@ def test_bucketed_ledger_reading_and_duplicates(story):
 
 def test_csv_and_png(story, tmp_path):
     env, _ = story
-    from streams.liability_charts import write_png
-    from streams.liability_output import text, write_csv
+    from streams.reports.charts import write_png
+    from streams.reports.output import text, write_csv
     report = build(env.settings, date(2029, 6, 30), redis=env.redis)
     files = write_csv(report, tmp_path / "liability.csv")
     assert [f.name for f in files] == ["liability.csv", "liability-monthly.csv", "liability-hotels.csv",
@@ -122,11 +123,11 @@ def test_print_report_for_the_readme(story):
     import os
     from pathlib import Path
 
-    from streams.liability_output import text
+    from streams.reports.output import text
     env, _ = story
     report = build(env.settings, date(2030, 2, 1), redis=env.redis)
     assert report["check"]["equal"]
     print("\n" + text(report))
     if os.environ.get("HARMONY_README_CHARTS"):
-        from streams.liability_charts import write_png
+        from streams.reports.charts import write_png
         write_png(report, Path(__file__).resolve().parents[2] / "docs" / "img")

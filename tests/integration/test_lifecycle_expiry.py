@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from streams import jobs
+from streams.engine import jobs
 from tests.harness import enrollment, posting, redemption
 from tests.lifecycle_support import LifecycleEnv
 

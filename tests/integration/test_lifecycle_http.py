@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack import free_port
-from streams.kafka import make_producer
+from streams.devstack.servers import free_port
+from streams.kafka.clients import make_producer
 from tests.harness import enrollment, posting, redemption
 from tests.lifecycle_support import LifecycleEnv
 
@@ -29,7 +29,7 @@ class ServedEnv(LifecycleEnv):
     """Like LifecycleEnv, but the worker is `harmony worker` in a subprocess."""
 
     def __enter__(self):
-        from streams.topics import create_topics
+        from streams.kafka.topics import create_topics
         from tests.harness import Publisher
         from tests.lifecycle_support import connect_flushed
         self.redis = connect_flushed(self.redis_url)
@@ -52,7 +52,7 @@ class ServedEnv(LifecycleEnv):
                 pass
             assert time.monotonic() < deadline, f"worker not healthy after 60 s: see {self.log.name}"
             time.sleep(0.2)
-        from streams.worker import Worker
+        from streams.runtime.worker import Worker
         self.jobs = Worker(self.settings)
         self.jobs.build()
         return self

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from schemas.jsonio import from_json
-from streams.engine import Engine, Message
+from streams.engine.batch import Engine, Message
 from tests.harness import enrollment, posting, redemption
 from tests.lifecycle_support import LifecycleEnv
 

@@ -12,10 +12,10 @@ import itertools
 import pytest
 
 from schemas.jsonio import from_json
-from streams.engine import Engine, Message
-from streams.member_store import member_keys
-from streams.topics import Topics
-from streams.worker import Worker
+from streams.engine.batch import Engine, Message
+from streams.kafka.topics import Topics
+from streams.redis.member_store import member_keys
+from streams.runtime.worker import Worker
 from tests.harness import enrollment, posting, settings_for
 
 _offsets = itertools.count()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from processors.model import JST
-from streams.member_view import member_json
-from streams.rebuild import rebuild
+from streams.runtime.rebuild import rebuild
+from streams.web.member_view import member_json
 from tests.harness import Publisher, RunningWorker, bill, decoded, enrollment, posting, settings_for, wait_processed
 from tests.office_support import adjustment, claim, member_state
 

@@ -4,7 +4,7 @@ consistent copy of member state and input positions)."""
 import random
 import re
 
-from streams.rebuild import rebuild
+from streams.runtime.rebuild import rebuild
 from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, redemption, settings_for, wait_processed
 
 
@@ -67,7 +67,7 @@ def _state(redis) -> dict:
 
 
 def test_rebuild_after_losing_redis_equals_uninterrupted_run(kafka_bootstrap, redis_url, redis_clean, unique):
-    from streams.topics import Topics, create_topics
+    from streams.kafka.topics import Topics, create_topics
     rnd = random.Random(7)
     members = [enrollment(f"RB{i:03d}") for i in range(20)]
     first, second = _events(rnd, 0, 300, 20), _events(rnd, 300, 300, 20)

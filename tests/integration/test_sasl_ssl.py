@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack import free_port
+from streams.devstack.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -61,7 +61,7 @@ def secured(tmp_path_factory, broker_kind):
         pytest.skip("SASL_SSL needs Apache Kafka: runs in the --broker=kafka pass")
     from confluent_kafka.admin import AdminClient, ScramCredentialInfo, ScramMechanism, UserScramCredentialUpsertion
 
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
     d = tmp_path_factory.mktemp("sasl")
     certs = make_certificates(d)
     sasl_port = free_port()
@@ -162,7 +162,7 @@ def _health(env: dict, worker: subprocess.Popen, log_path: Path, timeout: float 
 
 def _faust_runs_a_job(env: dict, worker: subprocess.Popen, log_path: Path, jobs_topic: str,
                       timeout: float = 120.0) -> None:
-    from streams.kafka import make_producer
+    from streams.kafka.clients import make_producer
     os.environ.update({k: v for k, v in env.items() if k.startswith("KAFKA_CONFIG_")})
     try:
         producer = make_producer(env["KAFKA_BOOTSTRAP_SERVERS"])

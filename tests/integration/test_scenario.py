@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from streams import jobs
-from streams.publisher import DeliveryFailed
+from streams.engine import jobs
+from streams.kafka.publisher import DeliveryFailed
 from tests.harness import Publisher, RunningWorker, decoded, enrollment, posting, settings_for, wait_processed
 from tests.integration import checks
 from tests.integration.scenario import build
@@ -241,7 +241,7 @@ def test_restart_with_group_commit_behind_redis_catches_up(kafka_bootstrap, redi
     the group's lag to 0, or `harmony wait` never returns."""
     from confluent_kafka import TopicPartition
 
-    from streams.kafka import make_consumer
+    from streams.kafka.clients import make_consumer
     s = settings_for(kafka_bootstrap, redis_url, topics, unique)
     pub = Publisher(kafka_bootstrap, topics)
     publish(pub, [("enrollments", enrollment("OHCB0001"))]

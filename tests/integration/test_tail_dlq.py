@@ -15,8 +15,8 @@ from collections import Counter
 
 import pytest
 
-from streams.cli import main as harmony
-from streams.cli_tail import tail
+from streams.cli.main import main as harmony
+from streams.cli.tail import tail
 from tests.harness import (
     Publisher,
     RunningWorker,
@@ -49,8 +49,8 @@ def _wait_for(pred, timeout=20.0):
 
 
 def test_tail_decodes_every_topic(kafka_bootstrap, redis_url, redis_clean, topics, unique):
-    from streams.app import run_job
-    from streams.worker import Worker
+    from streams.runtime.app import run_job
+    from streams.runtime.worker import Worker
     s = settings_for(kafka_bootstrap, redis_url, topics, unique)
     pub = Publisher(kafka_bootstrap, topics)
     pub.send("enrollments", enrollment("OHT0001"))

@@ -2,14 +2,14 @@
 
 One member per vector (enrolled 2026-01-01 unless stated), so each vector's balance, lots and
 qualifying counters can be asserted exactly. Vectors 12 and 13 need a status: their members earn
-5,000 / 15,000 points in 2025 and close-year 2025 runs (streams.jobs.close_year, as the scheduled job
+5,000 / 15,000 points in 2025 and close-year 2025 runs (streams.engine.jobs.close_year, as the scheduled job
 does), which makes them LOYAL / EXCLUSIVE from 2026-04-01.
 """
 from __future__ import annotations
 
 from datetime import date
 
-from streams import jobs
+from streams.engine import jobs
 from tests.harness import (
     Publisher,
     RunningWorker,

@@ -12,7 +12,9 @@ import os
 import signal
 import sys
 
-from streams import engine, member_store, worker
+from streams.engine import batch as engine
+from streams.redis import member_store
+from streams.runtime import worker
 
 log = logging.getLogger("stopper")
 AT = os.environ.get("HARMONY_STOP_AT", "")
@@ -67,5 +69,5 @@ member_store.MemberStore.load_many = load_many  # type: ignore[method-assign]  #
 engine.Engine.process = process  # type: ignore[method-assign]  # patched on purpose
 
 if __name__ == "__main__":
-    from streams.cli import main
+    from streams.cli.main import main
     sys.exit(main(["worker", "--plain"]))

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import IO
 
 from schemas.codec import Codec
-from streams.events import to_domain
-from streams.lag import LagProbe
-from streams.member_store import MemberStore
-from streams.member_view import member_json
-from streams.redis_client import connect
+from streams.engine.events import to_domain
+from streams.kafka.lag import LagProbe
+from streams.redis.client import connect
+from streams.redis.member_store import MemberStore
+from streams.web.member_view import member_json
 from tests.harness import Publisher, decoded, read_topic
 
 from . import model

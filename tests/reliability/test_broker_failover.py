@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from streams.topics import Topics, create_topics
+from streams.kafka.topics import Topics, create_topics
 
 from . import model, support
 
@@ -35,7 +35,7 @@ WORKER_ENV = {"HARMONY_SESSION_TIMEOUT_MS": 6000, "KAFKA_CONFIG_MESSAGE_TIMEOUT_
 def cluster(tmp_path_factory, broker_kind):
     if broker_kind == "tansu":
         pytest.skip("broker failover needs Apache Kafka: runs in the --broker=kafka pass")
-    from streams.kafka_broker import KafkaCluster
+    from streams.devstack.kafka import KafkaCluster
     with KafkaCluster(nodes=3, workdir=tmp_path_factory.mktemp("kafka3")) as c:
         yield c
 
@@ -52,7 +52,7 @@ def setup(cluster, clean_redis_url, unique, tmp_path):
 
 
 def leaders(bootstrap: str, topic_names) -> dict[tuple[str, int], int]:
-    from streams.kafka import make_admin
+    from streams.kafka.clients import make_admin
     md = make_admin(bootstrap).list_topics(timeout=10)
     return {(t, p): pm.leader for t in topic_names for p, pm in md.topics[t].partitions.items()}
 
@@ -60,7 +60,7 @@ def leaders(bootstrap: str, topic_names) -> dict[tuple[str, int], int]:
 def fully_replicated(bootstrap: str, topic_names, timeout: float = 120.0) -> None:
     """Until every partition of `topic_names` has its 3 replicas in sync (what an operator waits for
     between two restarts of a rolling restart)."""
-    from streams.kafka import make_admin
+    from streams.kafka.clients import make_admin
     admin = make_admin(bootstrap)
     deadline = time.monotonic() + timeout
     while True:

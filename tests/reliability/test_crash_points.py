@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from streams.lag import LagProbe
+from streams.kafka.lag import LagProbe
 
 from . import model, support
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack import RedisServer
-from streams.lag import committed_offsets
+from streams.devstack.servers import RedisServer
+from streams.kafka.lag import committed_offsets
 from tests.harness import read_topic
 
 from . import model, support

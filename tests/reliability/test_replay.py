@@ -7,10 +7,10 @@ import pytest
 from confluent_kafka import TopicPartition
 
 from schemas.codec import Codec
-from streams.kafka import make_consumer
-from streams.lag import committed_offsets
-from streams.member_store import member_keys
-from streams.redis_client import connect
+from streams.kafka.clients import make_consumer
+from streams.kafka.lag import committed_offsets
+from streams.redis.client import connect
+from streams.redis.member_store import member_keys
 from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for, wait_processed
 
 from . import model, support
@@ -117,7 +117,7 @@ def test_same_source_id_with_other_content_is_dead_lettered(kafka_bootstrap, red
         pub.send("postings", posting("P2", mid, "10000"))  # 200, after the conflicts
         pub.flush()
         wait_processed(s)
-        from streams.member_view import member_json
+        from streams.web.member_view import member_json
         view = member_json(w.worker.engine.store, mid)
     assert view["balance"] == 1000 and view["qualifying"]["2026"]["points"] == 1000, view
     assert view["qualifying"]["2026"]["nights"] == 2, view

@@ -1,6 +1,6 @@
 """docker-compose.yml against the code: no Docker engine runs in CI, so this parses the file and checks
 that every service's image, command, environment variable and port agrees with what the code reads,
-and that the Kafka nodes are configured like the cluster the tests run (streams/kafka_broker.py:
+and that the Kafka nodes are configured like the cluster the tests run (streams/devstack/kafka.py:
 KRaft, replication factor, min.insync.replicas)."""
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streams.cli import build_parser
-from streams.kafka_broker import cluster_settings
-from streams.settings import Settings
-from streams.topics import default_partitions
+from streams.cli.main import build_parser
+from streams.devstack.kafka import cluster_settings
+from streams.kafka.topics import default_partitions
+from streams.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -128,8 +128,8 @@ def test_redis_keeps_an_append_only_file():
 
 def test_worker_api_has_tokens_and_prometheus_scrapes_it():
     """The worker listens on all addresses in its container, which the API refuses without a token
-    file (streams/auth.py check_bind); Prometheus scrapes every replica's open /metrics."""
-    from streams.auth import TokenBook
+    file (streams/web/auth.py check_bind); Prometheus scrapes every replica's open /metrics."""
+    from streams.web.auth import TokenBook
     env = SERVICES["worker"]["environment"]
     mounted = dict(v.split(":")[:2][::-1] for v in SERVICES["worker"]["volumes"])
     host_file = mounted[env["HARMONY_API_TOKENS_FILE"]]

@@ -1,4 +1,4 @@
-"""streams/engine_address.py: environment first, then a live `harmony dev`'s address file; a file
+"""streams/runtime/engine_address.py: environment first, then a live `harmony dev`'s address file; a file
 whose process is gone is ignored (and removed); nothing found is an error, never a default."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from streams import engine_address as ea
+from streams.runtime import engine_address as ea
 
 
 @pytest.fixture

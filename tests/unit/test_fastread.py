@@ -21,7 +21,7 @@ from processors.model import BillLine, FolioPosting, PosBill
 from schemas import catalog, fastread
 from schemas.codec import Codec, DecodeError
 from schemas.fastread import CorruptData, UnsupportedSchema, compile_decoder
-from streams.events import DOMAIN_CLASSES, RECORD_CLASSES, to_domain
+from streams.engine.events import DOMAIN_CLASSES, RECORD_CLASSES, to_domain
 from tests.unit.test_codec import SAMPLES  # one valid record of each type
 
 UTC = UTC

@@ -6,8 +6,8 @@ import pytest
 
 from processors.model import FxRate
 from schemas.jsonio import from_json
-from streams.fx_key import fx_key, key_problem
-from streams.publishing import message_key
+from streams.kafka.fx_key import fx_key, key_problem
+from streams.kafka.publishing import message_key
 
 USD = FxRate("USD", date(2026, 3, 10), Decimal("152.30"))
 

@@ -1,6 +1,6 @@
 """Client configuration without a broker: the faust credentials made from KAFKA_CONFIG_*, the way the
 end of a partition is found per broker, the Kafka cluster settings, and that every Kafka client of the
-engine is made by the factories that apply KAFKA_CONFIG_* (streams/kafka.py, streams/faust_auth.py)."""
+engine is made by the factories that apply KAFKA_CONFIG_* (streams/kafka/clients.py, streams/runtime/faust_auth.py)."""
 from __future__ import annotations
 
 import re
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.faust_auth import faust_credentials
-from streams.kafka import env_config
-from streams.kafka_broker import HEAP_MB, KafkaNode, cluster_settings
-from streams.lag import end_offset_mode
+from streams.devstack.kafka import HEAP_MB, KafkaNode, cluster_settings
+from streams.kafka.clients import env_config
+from streams.kafka.lag import end_offset_mode
+from streams.runtime.faust_auth import faust_credentials
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,14 +73,14 @@ def test_node_heap_is_capped(tmp_path):
 
 
 def test_every_kafka_client_comes_from_the_factories():
-    """No confluent-kafka client constructed outside streams/kafka.py (the dev launchers' readiness
+    """No confluent-kafka client constructed outside streams/kafka/clients.py (the dev launchers' readiness
     probes aside), and every faust app gets broker_credentials: otherwise KAFKA_CONFIG_* (SASL, TLS)
     would not reach it."""
-    allowed = {"kafka.py", "devstack.py", "kafka_broker.py"}
+    allowed = {"streams/kafka/clients.py", "streams/devstack/servers.py", "streams/devstack/kafka.py"}
     offenders = []
     for path in sorted((ROOT / "streams").rglob("*.py")):
         text = path.read_text()
-        if path.name not in allowed and re.search(r"\b(Producer|Consumer|AdminClient)\(", text):
+        if str(path.relative_to(ROOT)) not in allowed and re.search(r"\b(Producer|Consumer|AdminClient)\(", text):
             offenders.append(path.name)
         if path.name in ("app.py",) or "faust.App(" in text:
             for call in re.findall(r"faust\.App\((.*?)\n    \)", text, re.S):

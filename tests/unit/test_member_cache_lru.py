@@ -2,8 +2,8 @@
 collector settings of the batch loop apply and can be turned off."""
 import gc
 
-from streams import gc_tuning
-from streams.member_cache import MemberCache
+from streams.redis.member_cache import MemberCache
+from streams.runtime import gc_tuning
 
 
 def test_least_recently_used_goes_first():

@@ -3,8 +3,8 @@ every field; its examples are valid records."""
 from __future__ import annotations
 
 from schemas import catalog
-from streams.schema_docs import PAGE, RECORDS, example, render
-from streams.topics import TOPICS
+from streams.kafka.topics import TOPICS
+from streams.reports.schema_docs import PAGE, RECORDS, example, render
 
 
 def test_schema_page_is_current():
