@@ -194,3 +194,8 @@ def cpu_delta(cpu0: dict, cpu1: dict) -> dict[str, float]:
         ours = sum(v for k, v in cpu.items() if k != "machine")
         cpu["other_processes"] = round(max(cpu["machine"] - ours, 0.0), 2)
     return cpu
+
+
+def sweep_rates(a) -> list[float]:
+    """The extra offered rates of ``--latency-sweep`` ("500,1000": one more latency run each)."""
+    return [float(x) for x in (getattr(a, "latency_sweep", "") or "").split(",") if x.strip()]

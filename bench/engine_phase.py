@@ -12,8 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.base import Bench, BenchError, Child, cpu_delta, cpu_snapshot, proc_status_kb, with_db
-from bench.latency import latency_phase, sweep_rates
+from bench.base import Bench, BenchError, Child, cpu_delta, cpu_snapshot, proc_status_kb, sweep_rates, with_db
+from bench.latency import latency_phase
 from bench.report import balances_summary, profile_top, py_spy_top, read_members
 from bench.traffic import counts, publish, publish_async, wait_positions
 from streams.kafka.topics import Topics

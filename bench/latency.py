@@ -30,11 +30,6 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def sweep_rates(a) -> list[float]:
-    """The extra offered rates of ``--latency-sweep`` ("500,1000": one more latency run each)."""
-    return [float(x) for x in (getattr(a, "latency_sweep", "") or "").split(",") if x.strip()]
-
-
 def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], workers: list[Child],
                   rate: float) -> dict:
     """The ``latency`` section of the result (the engine phase calls it before stopping its workers)."""

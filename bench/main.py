@@ -62,12 +62,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.base import Bench, BenchError, code_version, loadavg
+from bench.base import Bench, BenchError, code_version, loadavg, sweep_rates
 from bench.baselines import limit_phase, naive_phase
 from bench.ceiling import ceiling_phase
 from bench.check import check_phase, compare_phase
 from bench.engine_phase import engine_phase
-from bench.latency import sweep_rates
 from bench.report import report
 from bench.traffic import generate
 from streams.kafka.topics import Topics, create_topics

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from datetime import date
 
-from bench.base import Bench, BenchError, Child
+from bench.base import Bench, BenchError, Child, sweep_rates
 from streams.kafka.topics import Topics
 from streams.simulate.traffic import Generator, SimMessage
 from streams.simulate.traffic import publish as publish_messages
@@ -25,7 +25,6 @@ def generate(b: Bench, skip: set[str]) -> tuple[list, list, list, list]:
     enrollments = gen.enrollments()
     charges = gen.charges(a.events)
     summary = gen.summary(charges)
-    from bench.latency import sweep_rates
     n_lat = sum(int(rate * a.latency_seconds) for rate in [a.latency_rate] + sweep_rates(a)) \
         if "latency" not in skip else 0
     latency_charges = gen.charges(n_lat)

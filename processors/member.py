@@ -31,8 +31,8 @@ from .model import (
     Reason,
     RedemptionRequest,
 )
-from .outcomes import DeadLetter, Decision, Effects, PointMove, RedemptionDecision, StatusChanged
-from .records import Entry, HeldEvent, SourceRecord
+from .outcomes import DeadLetter, Decision, Effects, Entry, PointMove, RedemptionDecision, StatusChanged
+from .records import HeldEvent, SourceRecord
 from .redemption import quote
 from .status import status_on
 from .validity import expires_at, expiry_date, jst_date

@@ -6,7 +6,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from .records import Entry
+
+@dataclass(slots=True)
+class Entry:
+    """A ledger entry as remembered by a source record (ids are derived, not stored)."""
+    type: str
+    points: int
+    lot: date | None
+    balance_after: int
 
 
 @dataclass(slots=True)

@@ -12,14 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-
-@dataclass(slots=True)
-class Entry:
-    """A ledger entry as remembered by a source record (ids are derived, not stored)."""
-    type: str
-    points: int
-    lot: date | None
-    balance_after: int
+from .outcomes import Entry, StatusChanged
+from .status import validity
 
 
 @dataclass(slots=True)
@@ -128,8 +122,6 @@ class SourceRecord:
             business_date=date.fromisoformat(d["bd"]) if "bd" in d else None,
         )
         if "sc" in d:
-            from .outcomes import StatusChanged  # (outcomes imports this module)
-            from .status import validity
             rec.status_changes = [StatusChanged(eid, y, old, new, *validity(y), qp, qn, cp, cn, by)
                                   for eid, y, old, new, qp, qn, cp, cn, by in d["sc"]]
         rec.base, rec.bonus = d["b"] if "b" in d else rec._entry_points()

@@ -6,7 +6,8 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.records import Entry, SourceRecord
+from processors.outcomes import Entry
+from processors.records import SourceRecord
 
 lots = st.one_of(st.none(), st.dates(date(2020, 1, 1), date(2040, 12, 31)))
 amounts = st.one_of(st.none(), st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False))
