@@ -77,7 +77,7 @@ def ceiling_phase(b: Bench, E: Topics, fx: list[SimMessage], enrollments: list[S
         for mid, items in by_member.items():
             mem = members.get(mid) or members.setdefault(mid, Member(mid))
             mem.effects = Effects()  # a new unit of work per batch, as after a load
-            mem.dirty.clear()
+            mem.changes.clear()
             mem.new_src.clear()
             mem.held_put.clear()
             mem.held_del.clear()

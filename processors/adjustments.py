@@ -89,7 +89,7 @@ def _decide(m: Member, adj: PointAdjustment, fp: str, ctx: Context) -> SourceRec
             return _rejection("INSUFFICIENT_POINTS", fp, m.balance)
         moved = used
         entry_lot = used[0][0] if len(used) == 1 else None
-    m.dirty.add("lots")
+    m.changes.lots = True
     if adj.reason in rules.counting_reasons:
         q = m._q(bd.year)
         q.points += pts

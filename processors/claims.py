@@ -15,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .model import FolioPosting, Reason
+from .model import FolioPosting, Reason, original_source_id
 from .office_model import ChargeClaim, ClaimSubject, KeptCharge
 from .outcomes import Decision, PointMove
 from .records import HeldEvent, SourceRecord
@@ -94,16 +94,10 @@ def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge
     mine = [d for d in m.effects.decisions[n_decisions:] if d.source_id == sid]
     m.effects.decisions[n_decisions:] = [d for d in m.effects.decisions[n_decisions:] if d.source_id != sid]
     if final and m.held:
-        m.retry_held(ctx, lambda x: x.reason == Reason.AWAITING_ORIGINAL.value and _corrects(x.event) == sid)
+        m.retry_held(ctx, lambda x: x.reason == Reason.AWAITING_ORIGINAL.value and original_source_id(x.event) == sid)
     d = mine[-1] if mine else None
     outcome = d.outcome if d is not None else "HELD"
     return SourceRecord(fp, outcome, d.reason if d is not None else None, json.dumps(subject))
-
-
-def _corrects(ev: Any) -> str | None:  # a held event: FolioPosting | PosBill
-    if isinstance(ev, FolioPosting):
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id else None
-    return f"B:{ev.voids_bill_id}" if getattr(ev, "voids_bill_id", None) else None
 
 
 def _replay(m: Member, claim: ChargeClaim, rec: SourceRecord, topic: str, moves: bool = True) -> None:

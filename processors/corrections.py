@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from . import lots as lot_ops
 from .earning import proportional_reversal
 from .fx import JPY, add_exact, mul_exact
-from .model import FolioPosting, Outcome, PosBill, Reason
+from .model import FolioPosting, Outcome, PosBill, Reason, original_source_id
 from .records import HeldEvent, SourceRecord
 from .validity import jst_date
 
@@ -40,6 +40,17 @@ if TYPE_CHECKING:
 CORRECTS_A_CORRECTION = "CORRECTS_A_CORRECTION"
 _EARNING_LINE_KINDS = ("FOOD", "BEVERAGE", "OTHER")
 _ZERO = Decimal(0)
+
+
+def corrected_id(ev: FolioPosting | PosBill) -> str | None:
+    """The source id of the original a charge is decided as a correction of: a void's bill; a PMS
+    posting's original only when its amount is <= 0 (a zero amount corrects nights only). An upward
+    correction (amount > 0) earns like a charge: None. (A NaN amount is REJECTED by the assessment.)"""
+    if isinstance(ev, FolioPosting):
+        amount = ev.amount
+        if not (isinstance(amount, Decimal) and amount.is_finite() and amount <= 0):
+            return None
+    return original_source_id(ev)
 
 
 def is_correction_record(rec: SourceRecord) -> bool:
@@ -103,7 +114,7 @@ def apply(m: Member, h: HeldEvent, orig_sid: str, ctx: Context) -> bool:
         taken = sum(p for _, p in lot_ops.take_for_reversal(m.lots, orig.lot, base_rev + bonus_rev,
                                                             jst_date(ctx.now)))
         if taken:
-            m.dirty.add("lots")
+            m.changes.lots = True
             entries.append(m._entry("REVERSAL", -taken, orig.lot))
     return m._final(h, SourceRecord(
         h.fingerprint, Outcome.EARNED.value, None, detail, entries, reversed=taken, nights=-nights_rev))

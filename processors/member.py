@@ -2,9 +2,10 @@
 
 The engine loads a member (a snapshot from the store), calls ``handle_*`` for each input of a batch
 in order, and writes back what changed in one atomic compare-and-set keyed by ``version``. The
-aggregate records what changed (``dirty``, ``new_src``, ``held_put``/``held_del``) and what to
-publish (``effects``). Idempotency: an input whose source id is already recorded is *replayed*
-(same outputs, no state change); the same id with other content is a CONFLICT dead letter.
+aggregate records what changed (``changes``, in its own terms: processors/changes.py; ``new_src``,
+``held_put``/``held_del`` by source id) and what to publish (``effects``). Idempotency: an input
+whose source id is already recorded is *replayed* (same outputs, no state change); the same id with
+other content is a CONFLICT dead letter.
 """
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import corrections, year_end
 from . import lots as lot_ops
+from .changes import Changes
 from .config import ProgramConfig
 from .earning import assess_bill, assess_posting, bonus_points
 from .fx import JPY, FxTable, mul_exact
@@ -68,7 +69,7 @@ class Member:
     src: dict[str, SourceRecord] = field(default_factory=dict)  # the loaded / new source records
     held: dict[str, HeldEvent] = field(default_factory=dict)
     # unit of work
-    dirty: set[str] = field(default_factory=set)  # "en", "lots", "Q:<y>", "S:<py>", "C:<y>", "X:<lot>"
+    changes: Changes = field(default_factory=Changes)  # which parts of the state changed
     new_src: set[str] = field(default_factory=set)
     held_put: set[str] = field(default_factory=set)
     held_del: set[str] = field(default_factory=set)
@@ -77,14 +78,13 @@ class Member:
     released_loaded: set[str] = field(default_factory=set)  # markers found in Redis: publish again
     effects: Effects = field(default_factory=Effects)
     touched: set[int] = field(default_factory=set)  # years whose counters the current input changed
-    # filled by the store when saving (encoded records, the version written)
-    encoded_src: dict[str, bytes] = field(default_factory=dict)
+    # the version its compare-and-set wrote (set by the engine)
     saved_version: int | None = None
 
     # ------------------------------------------------------------------ state helpers
     @property
     def changed(self) -> bool:
-        return bool(self.dirty or self.new_src or self.held_put or self.held_del)
+        return bool(self.changes or self.new_src or self.held_put or self.held_del)
 
     @property
     def balance(self) -> int:
@@ -94,7 +94,7 @@ class Member:
         return status_on(self.statuses, d)
 
     def _q(self, year: int) -> Qualifying:
-        self.dirty.add(f"Q:{year}")
+        self.changes.qualifying_years.add(year)
         self.effects.index.add(("active", str(year)))
         self.touched.add(year)
         return self.qualifying.setdefault(year, Qualifying())
@@ -104,7 +104,7 @@ class Member:
         self.new_src.add(sid)
 
     def _move(self, sid: str, entry: Entry, at: datetime, event: Any = None) -> None:
-        self.dirty.add("lots")
+        self.changes.lots = True
         hotel = getattr(event, "hotel_code", None)
         bdate = getattr(event, "business_date", None)
         self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{entry.type}", sid, entry, at, hotel, bdate))
@@ -116,7 +116,7 @@ class Member:
     def handle_enrollment(self, e: MemberEnrollment, ctx: Context) -> None:
         if (self.enrolled_on, self.enrollment_state) != (e.enrolled_on, e.state):
             self.enrolled_on, self.enrollment_state = e.enrolled_on, e.state
-            self.dirty.add("en")
+            self.changes.enrollment = True
         self.retry_held(ctx)
 
     # ------------------------------------------------------------------ charges
@@ -143,7 +143,7 @@ class Member:
         if final and self.held:
             # only the corrections waiting for this very input can move now
             self.retry_held(ctx, lambda h: h.reason == Reason.AWAITING_ORIGINAL.value
-                            and _corrected_id(h.event) == sid)
+                            and corrections.corrected_id(h.event) == sid)
 
     def retry_held(self, ctx: Context, which: Callable[[HeldEvent], bool] | None = None) -> None:
         """Decide again the held inputs (``which`` of them), earliest first; passes repeat while
@@ -151,7 +151,7 @@ class Member:
         progress = True
         while progress and self.held:
             progress = False
-            waited_for = {_corrected_id(h.event) for h in self.held.values()}
+            waited_for = {corrections.corrected_id(h.event) for h in self.held.values()}
             for sid, h in sorted(self.held.items(), key=lambda kv: (kv[1].first_seen, kv[0])):
                 if which is not None and not which(h):
                     continue
@@ -238,7 +238,7 @@ class Member:
     def _decide_charge(self, h: HeldEvent, ctx: Context) -> bool:
         """Decide a charge; True when final (recorded), False when (still) held."""
         ev, cfg = h.event, ctx.cfg
-        correction = _corrected_id(ev)
+        correction = corrections.corrected_id(ev)
         a = _assess(ev, cfg, ctx.fx, correction is not None)
         depends_on_member = (a.outcome in (Outcome.EARNED, Outcome.HELD) or a.nights > 0
                              or (correction is not None and a.reason in CHANNEL_LIKE))
@@ -276,7 +276,7 @@ class Member:
                 lot_ops.credit(self.lots, lot, pts)
                 entries.append(self._entry(type_, pts, lot))
         if base + bonus > 0:
-            self.dirty.add("lots")
+            self.changes.lots = True
             self.effects.index.add(("lots", lot.isoformat()))
         if base > 0 or a.nights > 0:
             q = self._q(bd.year)
@@ -331,7 +331,7 @@ class Member:
         used = lot_ops.spend(self.lots, q.points, as_of)
         if used is None:
             return rejected("INSUFFICIENT_POINTS")
-        self.dirty.add("lots")
+        self.changes.lots = True
         return SourceRecord(fp, "APPROVED", entries=[self._entry("REDEEM", -q.points, None)],
                             points=q.points, lots_used=used)
 
@@ -350,7 +350,7 @@ class Member:
             self.effects.index.add(("lots", lot.isoformat()))
         orig.cancelled_by = req.request_id
         self.new_src.add(orig_sid)
-        self.dirty.add("lots")
+        self.changes.lots = True
         lost = sum(p for _, p in forfeited)
         total = sum(p for _, p in restored) + lost
         entries = [self._entry("REFUND", total, None, self.balance + lost)]
@@ -387,7 +387,7 @@ class Member:
         for lot, pts in removed:
             n = self.expired_count.get(lot, 0) + 1
             self.expired_count[lot] = n
-            self.dirty.add(f"X:{lot.isoformat()}")
+            self.changes.expired_lots.add(lot)
             sid = f"X:{lot.isoformat()}:{n}"
             running -= pts
             self._move(sid, self._entry("EXPIRE", -pts, lot, running), expires_at(lot))
@@ -396,21 +396,12 @@ class Member:
 
 
 def _after_release(which: Callable[[HeldEvent], bool], released: str) -> Callable[[HeldEvent], bool]:
-    return lambda h: which(h) or (h.reason == Reason.AWAITING_ORIGINAL.value and _corrected_id(h.event) == released)
+    return lambda h: which(h) or (h.reason == Reason.AWAITING_ORIGINAL.value
+                                  and corrections.corrected_id(h.event) == released)
 
 
 def _v(reason: Any) -> str | None:
     return reason.value if reason is not None else None
-
-
-def _corrected_id(ev: Any) -> str | None:
-    if isinstance(ev, FolioPosting):
-        # amount <= 0: a correction (a zero amount corrects nights only); > 0: an upward correction,
-        # which earns like a charge
-        amount = ev.amount
-        finite = isinstance(amount, Decimal) and amount.is_finite()  # (a NaN is REJECTED by the assessment)
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and finite and amount <= 0 else None
-    return f"B:{ev.voids_bill_id}" if ev.voids_bill_id else None
 
 
 def _assess(ev: FolioPosting | PosBill, cfg: ProgramConfig, fx: FxTable, is_correction: bool) -> ChargeAssessment:

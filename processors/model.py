@@ -94,6 +94,11 @@ class FolioPosting:
     def source_id(self) -> str:
         return "P:" + self.posting_id
 
+    @property
+    def original_source_id(self) -> str | None:
+        """The source id of the posting this one corrects (``P:<corrects_posting_id>``), if any."""
+        return "P:" + self.corrects_posting_id if self.corrects_posting_id else None
+
 
 @dataclass(frozen=True, slots=True)
 class BillLine:
@@ -118,6 +123,20 @@ class PosBill:
     @property
     def source_id(self) -> str:
         return "B:" + self.bill_id
+
+    @property
+    def original_source_id(self) -> str | None:
+        """The source id of the bill this one voids (``B:<voids_bill_id>``), if any."""
+        return "B:" + self.voids_bill_id if self.voids_bill_id else None
+
+
+def original_source_id(event: object) -> str | None:
+    """The source id a charge points at: ``P:<id>`` for a posting that corrects another, ``B:<id>``
+    for a bill that voids another; None for anything else. Whether it is *decided* as a correction
+    is the rules' business (an upward PMS correction earns like a charge: ``corrections.corrected_id``)."""
+    if isinstance(event, (FolioPosting, PosBill)):
+        return event.original_source_id
+    return None
 
 
 @dataclass(frozen=True, slots=True)

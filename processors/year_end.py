@@ -63,7 +63,7 @@ def close(m: Member, year: int, cfg: ProgramConfig, today: date | None,
     ev = evaluate(year, q, cfg)
     new, old = ev.status.value, m.statuses.get(year, REGULAR)
     m.closed[year] = new
-    m.dirty.add(f"C:{year}")
+    m.changes.closed_years.add(year)
     carry_changed = _apply(m, year, new, ev.carried_points, ev.carried_nights)
     change = None
     if new != old:
@@ -84,7 +84,7 @@ def revise(m: Member, year: int, cfg: ProgramConfig, today: date | None,
         rev = m.revisions.get(year, 0) + 1
         m.revisions[year] = rev
         m.closed[year] = new
-        m.dirty.add(f"C:{year}")
+        m.changes.closed_years.add(year)
         change = _change(m, f"{m.member_id}/status/{year}/r{rev}", year, prev, new, q, ev)
     if _apply(m, year, new, ev.carried_points, ev.carried_nights):
         _follow(m, year + 1, cfg, today, closed_years)
@@ -109,11 +109,11 @@ def _apply(m: Member, year: int, status: str, carried_points: int, carried_night
     if status != REGULAR:
         if m.statuses.get(nxt) != status:
             m.statuses[nxt] = status
-            m.dirty.add(f"S:{nxt}")
+            m.changes.status_years.add(nxt)
             m.effects.index.add(("status", str(nxt)))
     elif nxt in m.statuses:  # downgraded by a revision before it took effect
         del m.statuses[nxt]
-        m.dirty.add(f"S:{nxt}")
+        m.changes.status_years.add(nxt)
     q = m.qualifying.get(nxt)
     current = (q.carried_points, q.carried_nights) if q is not None else (0, 0)
     if current == (carried_points, carried_nights):
@@ -121,7 +121,7 @@ def _apply(m: Member, year: int, status: str, carried_points: int, carried_night
     if q is None:
         q = m.qualifying[nxt] = Qualifying()
     q.carried_points, q.carried_nights = carried_points, carried_nights
-    m.dirty.add(f"Q:{nxt}")
+    m.changes.qualifying_years.add(nxt)
     m.effects.index.add(("active", str(nxt)))
     return True
 

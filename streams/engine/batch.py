@@ -19,7 +19,7 @@ import orjson
 from processors.earning import assess_bill, assess_posting
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import FolioPosting, PosBill, Reason
+from processors.model import FolioPosting, Reason, original_source_id
 from processors.outcomes import Decision, Effects
 from schemas.codec import Codec, DecodeError
 from streams.engine import office
@@ -27,6 +27,7 @@ from streams.engine.events import DOMAIN_CLASSES, InvalidEvent, fingerprint, has
 from streams.engine.outputs import OutputBuilder, OutRecord
 from streams.kafka.topics import Topics
 from streams.redis.batch import Batch
+from streams.redis.member_snapshot import StoredSnapshot
 from streams.redis.member_store import MemberStore, member_keys
 from streams.runtime.metrics import Metrics
 
@@ -205,6 +206,7 @@ class Engine:
         cached = cached and self.store.cache.capacity > 0
         pending = dict(items)
         done: dict[str, Member] = {}
+        snapshots: dict[str, StoredSnapshot] = {}  # the store's, passed back to it
         rounds = 0
         while pending:
             rounds += 1
@@ -216,6 +218,7 @@ class Engine:
                                                       if not any(_needs_original(it) for it in its)])
             else:
                 loaded = self.store.load_many(wants)
+            snapshots.update(loaded.snapshots)
             for mid, its in pending.items():
                 m = loaded[mid]
                 if m.released_loaded:
@@ -243,12 +246,12 @@ class Engine:
                     m.saved_version = m.version + 1  # what the compare-and-set will write
                     self._emit(m, ctx, early)
                     if self.changelog:
-                        self._changelog(m, items.get(m.member_id, ()), early)
+                        self._changelog(m, snapshots[m.member_id], items.get(m.member_id, ()), early)
                 publish_first(early)
             if changed:
                 batch = Batch(self.store.redis)
                 for m in changed:
-                    self.store.queue_save(batch, m)
+                    self.store.queue_save(batch, m, snapshots[m.member_id])
                 replies = batch.execute()
                 failed = set()
                 for m, (ok, version) in zip(changed, replies):
@@ -270,14 +273,14 @@ class Engine:
         self._index(done.values())
         if cached:
             for m in done.values():
-                self.store.remember(m)
+                self.store.remember(m, snapshots[m.member_id])
         for mid, m in done.items():
             result.released += [(mid, sid) for sid in m.released]
             if publish_first is not None and m.changed:
                 continue  # published before it was saved
             self._emit(m, ctx, result)
             if self.changelog:
-                self._changelog(m, items.get(mid, ()), result)
+                self._changelog(m, snapshots[mid], items.get(mid, ()), result)
         result.members += len(done)
         return done
 
@@ -336,7 +339,7 @@ class Engine:
         if m.changed or eff.moves:
             result.records.append(self.out.balance(m, ctx.now))
 
-    def _changelog(self, m: Member, items, result: BatchResult) -> None:
+    def _changelog(self, m: Member, snapshot: StoredSnapshot, items, result: BatchResult) -> None:
         """Member state records for the compacted changelog topic (`harmony rebuild` reads it).
         Published for replays too, so a crash between the Redis update and the publish heals."""
         if not (m.changed or items):
@@ -344,11 +347,11 @@ class Engine:
         mid = m.member_id
         version = m.saved_version if m.saved_version is not None else m.version
         out = result.records
-        out.append(self.out.state("m|" + mid, orjson.dumps(self.store.core_fields(m, version))))
+        out.append(self.out.state("m|" + mid, orjson.dumps(self.store.core_fields(m, version, snapshot))))
         sids = set(m.new_src)
         sids.update(s for s in _wanted(list(items)) if s in m.src)
         for sid in sids:
-            blob = m.encoded_src.get(sid) or orjson.dumps(m.src[sid].to_dict())
+            blob = snapshot.encoded_src.get(sid) or orjson.dumps(m.src[sid].to_dict())
             out.append(self.out.state(f"s|{mid}|{sid}", blob))
         for sid in m.held_put:
             out.append(self.out.state(f"h|{mid}|{sid}", self.store.held_blob(m.held_entry(sid))))
@@ -421,7 +424,7 @@ def _needs_original(it: Item) -> bool:
     """Whether an input needs the record of an earlier one (a correction, void or cancellation)."""
     ev = it.event
     if it.kind == "charge":
-        return bool(getattr(ev, "corrects_posting_id", None) or getattr(ev, "voids_bill_id", None))
+        return original_source_id(ev) is not None
     return (it.kind == "redeem" and bool(ev.cancels_request_id)) or it.kind == "claim"
 
 
@@ -431,10 +434,9 @@ def _wanted(items: list[Item]) -> list[str]:
         ev = it.event
         if it.kind == "charge":
             sids.append(ev.source_id)
-            if isinstance(ev, FolioPosting) and ev.corrects_posting_id:
-                sids.append("P:" + ev.corrects_posting_id)
-            elif isinstance(ev, PosBill) and ev.voids_bill_id:
-                sids.append("B:" + ev.voids_bill_id)
+            original = original_source_id(ev)
+            if original is not None:
+                sids.append(original)
         elif it.kind == "redeem":
             sids.append(ev.source_id)
             if ev.cancels_request_id:

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from processors.model import JST, FolioPosting
+from processors.model import JST, FolioPosting, original_source_id
 from processors.office_model import KeptCharge
 from streams.engine.events import fingerprint
 from streams.redis.batch import Batch
@@ -42,9 +42,11 @@ def window_end(business_date: date, window_days: int) -> datetime:
 
 
 def corrected_id(ev) -> str | None:
-    if isinstance(ev, FolioPosting):
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount < 0 else None
-    return f"B:{ev.voids_bill_id}" if getattr(ev, "voids_bill_id", None) else None
+    """The original a memberless charge corrects, for routing it to the member who claimed that
+    original: a void's bill, a PMS correction's posting when its amount is negative."""
+    if isinstance(ev, FolioPosting) and not ev.amount < 0:
+        return None
+    return original_source_id(ev)
 
 
 class KeptCharges:

@@ -9,10 +9,10 @@ Layout (every key of a member under the hash tag ``{m:ID}``, so it works on Redi
 | ``{m:ID}:held`` | hash | source id → JSON held input (with its raw bytes, base64) |
 | ``{m:ID}:led``  | list | the most recent ledger entries (JSON), for the API |
 
-The fields of ``{m:ID}``: ``v`` version, ``n`` save token (random per save), ``en`` enrolled_on|state,
-``debt``, ``L:<expiry>`` lot points, ``Q:<year>`` qualifying "points,nights,carried_points,carried_nights",
-``S:<program year>`` status, ``C:<year>`` year closed (status attained, ``|<n>`` after n revisions by
-late postings), ``X:<lot>`` expiry runs.
+The fields of ``{m:ID}`` and their translation from and to the aggregate: streams/redis/member_fields.py.
+What the store knows of a loaded member beyond the domain (the hash as read, whether it came from
+the cache, what its save wrote) is its ``StoredSnapshot`` (streams/redis/member_snapshot.py), returned by
+``load_many`` beside the member and passed back to ``queue_save``/``remember``/``core_fields``.
 """
 from __future__ import annotations
 
@@ -20,17 +20,19 @@ import base64
 import hashlib
 import random
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import datetime
 from importlib import resources
 from typing import Any
 
 import orjson
 
 from processors.member import Member
-from processors.model import Qualifying
+from processors.model import original_source_id
 from processors.records import HeldEvent, SourceRecord
 from streams.redis.batch import Batch
 from streams.redis.member_cache import MemberCache
+from streams.redis.member_fields import TOKEN, core_after, core_write, member_from_fields
+from streams.redis.member_snapshot import LoadedMembers, StoredSnapshot
 
 LEDGER_KEEP = 100  # recent entries kept per member for the API; the full ledger is the topic
 
@@ -87,20 +89,20 @@ class MemberStore:
         self._tokens = random.Random()  # seeded from the OS: save tokens differ between processes
 
     # ------------------------------------------------------------------ load
-    def load_many(self, wants: Mapping[str, Iterable[str]], cacheable: Iterable[str] = ()) -> dict[str, Member]:
-        """Members by id, each with the source records named in ``wants[id]`` (if they exist).
+    def load_many(self, wants: Mapping[str, Iterable[str]], cacheable: Iterable[str] = ()) -> LoadedMembers:
+        """Members by id, each with the source records named in ``wants[id]`` (if they exist), and
+        the store's snapshot of each (``.snapshots``: pass it back to ``queue_save``).
 
         Members in ``cacheable`` (callers name those whose inputs need no existing source record:
         no corrections, voids or cancellations) come from the cache when it has them, without their
         source records: their save then checks that the ids it records are new (``queue_save``)."""
-        members: dict[str, Member] = {}
+        members = LoadedMembers()
         if cacheable and self.cache.capacity:
             get = self.cache.get
             for mid in cacheable:
                 fields = get(mid)
                 if fields is not None:
-                    m = members[mid] = self._from_fields(mid, fields)
-                    m._cached = True  # type: ignore[attr-defined]
+                    members.add(member_from_fields(mid, fields), StoredSnapshot(fields, cached=True))
             if members:
                 wants = {mid: sids for mid, sids in wants.items() if mid not in members}
         ids = list(wants)
@@ -115,12 +117,13 @@ class MemberStore:
             core, src, held, _ = member_keys(mid)
             batch.add(core, lambda p, k=[core, src, held], a=sids: read(keys=k, args=a, client=p))
         replies = batch.execute()
-        loaded = {mid: self._member(mid, reply, sids) for mid, reply, sids in zip(ids, replies, sid_lists)}
-        self._load_originals_of_held(loaded.values())
-        members.update(loaded)
+        loaded = [self._member(mid, reply, sids) for mid, reply, sids in zip(ids, replies, sid_lists)]
+        self._load_originals_of_held([m for m, _ in loaded])
+        for m, snapshot in loaded:
+            members.add(m, snapshot)
         return members
 
-    def remember(self, m: Member) -> None:
+    def remember(self, m: Member, snapshot: StoredSnapshot) -> None:
         """Keep ``m``'s core hash as it stands now (after its save, if any) in the cache; members with
         held inputs or released markers are not kept (their hash must be read)."""
         if not self.cache.capacity:
@@ -130,19 +133,17 @@ class MemberStore:
             return
         saved = m.saved_version
         if saved is None:
-            fields = getattr(m, "_loaded_fields", None)
-            if fields is None:
-                return
+            fields = snapshot.fields
         else:
-            fields = {f: str(v) for f, v in self.core_fields(m, saved).items()}
+            fields = {f: str(v) for f, v in self.core_fields(m, saved, snapshot).items()}
         self.cache.put(m.member_id, fields)
 
-    def _load_originals_of_held(self, members) -> None:
+    def _load_originals_of_held(self, members: list[Member]) -> None:
         """Held corrections need their originals' records too (rare: only members with held inputs).
         Read after the snapshot; the compare-and-set on the version makes the pair consistent."""
         missing = {}
         for m in members:
-            need = [sid for sid in (_original_of(h.event) for h in m.held.values()) if sid and sid not in m.src]
+            need = [sid for sid in (original_source_id(h.event) for h in m.held.values()) if sid and sid not in m.src]
             need += [sid for sid in m.released_loaded if sid not in m.src]
             if need:
                 missing[m.member_id] = need
@@ -161,10 +162,11 @@ class MemberStore:
     def load(self, member_id: str, sids: Iterable[str] = ()) -> Member:
         return self.load_many({member_id: sids})[member_id]
 
-    def _member(self, mid: str, reply, sids: list[str]) -> Member:
+    def _member(self, mid: str, reply, sids: list[str]) -> tuple[Member, StoredSnapshot]:
         core_flat, records, held_flat = reply
         it = iter(core_flat)
-        m = self._from_fields(mid, {f.decode(): v.decode() for f, v in zip(it, it)})
+        fields = {f.decode(): v.decode() for f, v in zip(it, it)}
+        m = member_from_fields(mid, fields)
         for sid, raw in zip(sids, records):
             if raw:
                 m.src[sid] = SourceRecord.from_dict(orjson.loads(raw))
@@ -180,50 +182,23 @@ class MemberStore:
                 m.released_loaded.add(sid)
             else:
                 m.held[sid] = held
-        return m
-
-    @staticmethod
-    def _from_fields(mid: str, loaded_fields: dict[str, str]) -> Member:
-        """A member from its core hash (no source records, no held inputs)."""
-        m = Member(mid)
-        for f, v in loaded_fields.items():
-            kind, _, arg = f.partition(":")
-            if f == "v":
-                m.version = int(v)
-            elif f == "en":
-                d, _, state = v.partition("|")
-                m.enrolled_on, m.enrollment_state = date.fromisoformat(d), state
-            elif f == "debt":
-                m.lots.debt = int(v)
-            elif kind == "L":
-                m.lots.by_expiry[date.fromisoformat(arg)] = int(v)
-            elif kind == "Q":
-                p, n, cp, cn = (int(x) for x in v.split(","))
-                m.qualifying[int(arg)] = Qualifying(p, n, cp, cn)
-            elif kind == "S":
-                m.statuses[int(arg)] = v
-            elif kind == "C":  # "STATUS" or "STATUS|<revisions announced>"
-                status, _, rev = v.partition("|")
-                m.closed[int(arg)] = status
-                if rev:
-                    m.revisions[int(arg)] = int(rev)
-            elif kind == "X":
-                m.expired_count[date.fromisoformat(arg)] = int(v)
-        m._loaded_fields = loaded_fields  # type: ignore[attr-defined]
-        return m
+        return m, StoredSnapshot(fields)
 
     # ------------------------------------------------------------------ save
-    def queue_save(self, batch: Batch, m: Member) -> None:
-        """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA)."""
-        sets, dels = m._core_saved = self._core_changes(m)  # type: ignore[attr-defined]
-        loaded = getattr(m, "_loaded_fields", None) or {}
-        m._token = token = f"{self._tokens.getrandbits(64):016x}"  # type: ignore[attr-defined]
+    def queue_save(self, batch: Batch, m: Member, snapshot: StoredSnapshot) -> None:
+        """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA); ``snapshot`` is
+        the one ``load_many`` returned with ``m`` (it records what this save writes)."""
+        write = snapshot.written = core_write(m, snapshot.fields)
+        snapshot.token = token = f"{self._tokens.getrandbits(64):016x}"
         # a cached snapshot has no source records: the ids it records must really be new
-        fresh = list(m.new_src) if getattr(m, "_cached", False) else []
-        args: list[Any] = [m.version, loaded.get("n", ""), token, self.ledger_keep, len(fresh), *fresh,
-                           len(sets) // 2, *sets, len(dels), *dels]
+        fresh = list(m.new_src) if snapshot.cached else []
+        args: list[Any] = [m.version, snapshot.fields.get(TOKEN, ""), token, self.ledger_keep, len(fresh), *fresh,
+                           len(write.sets)]
+        for f, v in write.sets.items():
+            args += [f, v]
+        args += [len(write.dels), *write.dels]
         args.append(len(m.new_src))
-        encoded = m.encoded_src = {}
+        encoded = snapshot.encoded_src = {}
         for sid in m.new_src:
             encoded[sid] = blob = orjson.dumps(m.src[sid].to_dict())
             args += [sid, blob]
@@ -240,54 +215,17 @@ class MemberStore:
         apply = self.scripts.apply
         batch.add(keys[0], lambda p: apply(keys=keys, args=args, client=p))
 
-    def core_fields(self, m: Member, version: int) -> dict[str, str | int]:
+    def core_fields(self, m: Member, version: int, snapshot: StoredSnapshot) -> dict[str, str | int]:
         """The member's whole core hash as it stands after a save at ``version`` (for the changelog):
         the fields loaded, with the changes of the last save applied."""
-        fields: dict[str, str | int] = dict(getattr(m, "_loaded_fields", {}))
-        sets, dels = getattr(m, "_core_saved", None) or self._core_changes(m)
-        for f in dels:
-            fields.pop(f, None)
-        fields.update(zip(sets[::2], sets[1::2]))
-        fields["v"] = version
-        token = getattr(m, "_token", None)
-        if token is not None and m.saved_version == version:
-            fields["n"] = token
-        return fields
+        write = snapshot.written or core_write(m, snapshot.fields)
+        token = snapshot.token if m.saved_version == version else None
+        return core_after(snapshot.fields, write, version, token)
 
     def held_blob(self, h: HeldEvent) -> bytes:
         return orjson.dumps({"topic": h.topic, "fp": h.fingerprint, "reason": h.reason,
                              "first_seen": h.first_seen.isoformat(), "currency": h.currency,
                              "raw": base64.b64encode(h.raw).decode()})
-
-    def _core_changes(self, m: Member) -> tuple[list, list]:
-        loaded: set[str] = getattr(m, "_loaded_fields", set())
-        sets: list[Any] = []
-        dels: list[str] = []
-        for key in m.dirty:
-            kind, _, arg = key.partition(":")
-            if key == "en":
-                assert m.enrolled_on is not None, "en is dirty only once the member is enrolled"
-                sets += ["en", f"{m.enrolled_on.isoformat()}|{m.enrollment_state}"]
-            elif key == "lots":
-                sets += ["debt", m.lots.debt]
-                current = {f"L:{d.isoformat()}": p for d, p in m.lots.by_expiry.items() if p}
-                for f, p in current.items():
-                    sets += [f, p]
-                dels += [f for f in loaded if f.startswith("L:") and f not in current]
-            elif kind == "Q":
-                q = m.qualifying[int(arg)]
-                sets += [key, f"{q.points},{q.nights},{q.carried_points},{q.carried_nights}"]
-            elif kind == "S":
-                if int(arg) in m.statuses:
-                    sets += [key, m.statuses[int(arg)]]
-                else:  # downgraded to REGULAR by a revision before it took effect
-                    dels.append(key)
-            elif kind == "C":
-                rev = m.revisions.get(int(arg), 0)
-                sets += [key, f"{m.closed[int(arg)]}|{rev}" if rev else m.closed[int(arg)]]
-            elif kind == "X":
-                sets += [key, m.expired_count[date.fromisoformat(arg)]]
-        return sets, dels
 
     # ------------------------------------------------------------------ reads for the API / CLI
     def recent_ledger(self, member_id: str, start: int = 0, count: int = 50) -> list[dict]:
@@ -306,11 +244,3 @@ class MemberStore:
 
     def exists(self, member_id: str) -> bool:
         return bool(self.redis.exists(member_keys(member_id)[0]))
-
-
-def _original_of(event) -> str | None:
-    if getattr(event, "corrects_posting_id", None):
-        return "P:" + event.corrects_posting_id
-    if getattr(event, "voids_bill_id", None):
-        return "B:" + event.voids_bill_id
-    return None

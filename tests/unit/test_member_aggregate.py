@@ -5,7 +5,7 @@ carry-forward (vectors 23/24), downgrade at the end of validity, the bonus switc
 corrections (original's lot, other lots, debt) and debt repaid by later earnings.
 
 Each step runs as one "unit of work" like the engine's: ``step`` clears what the previous one
-recorded (dirty set, new records, effects) so a test can assert what *this* step changed.
+recorded (changes, new records, effects) so a test can assert what *this* step changed.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def request(rid: str, award: str, quantity: int = 1, *, amount: str | None = Non
 
 def step(m: Member) -> Member:
     """Start a new unit of work (what the engine does after a successful compare-and-set)."""
-    m.dirty.clear()
+    m.changes.clear()
     m.new_src.clear()
     m.held_put.clear()
     m.held_del.clear()

@@ -30,7 +30,7 @@ def member(lots=None, debt=0) -> Member:
 
 
 def fresh(m: Member) -> Member:
-    m.dirty.clear()
+    m.changes.clear()
     m.new_src.clear()
     m.effects = Effects()
     return m
@@ -85,7 +85,7 @@ def test_bad_adjustments_are_rejected_with_a_reason_and_change_nothing():
     for points, reason, m, why in cases:
         r = adj("A1", points, reason, m=m)
         assert (r.outcome, r.reason) == ("REJECTED", why)
-        assert m.balance == 0 and not m.effects.moves and m.dirty <= set()
+        assert m.balance == 0 and not m.effects.moves and not m.changes
         assert "A:A1" in m.new_src  # recorded: a redelivery gives the same answer
 
 
