@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from . import corrections, year_end
+from . import corrections, redeeming, year_end
 from . import lots as lot_ops
 from .changes import Changes
 from .config import ProgramConfig
@@ -34,7 +34,6 @@ from .model import (
 )
 from .outcomes import DeadLetter, Decision, Effects, Entry, PointMove, RedemptionDecision, StatusChanged
 from .records import HeldEvent, SourceRecord
-from .redemption import quote
 from .status import status_on
 from .validity import expires_at, expiry_date, jst_date
 
@@ -303,7 +302,7 @@ class Member:
                 self._conflict(topic, raw, sid)
                 return
         else:
-            rec = self._decide_redemption(req, fp, ctx)
+            rec = redeeming.decide(self, req, fp, ctx)
             if not rec.entries:
                 rec.balance = self.balance  # so a replay reports the same balance_after
             self._record(sid, rec)
@@ -314,50 +313,6 @@ class Member:
         for e in rec.entries:
             self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, req.requested_at,
                                                 req.hotel_code))
-
-    def _decide_redemption(self, req: RedemptionRequest, fp: str, ctx: Context) -> SourceRecord:
-        def rejected(reason: str) -> SourceRecord:
-            return SourceRecord(fp, "REJECTED", reason)
-        if self.enrolled_on is None:
-            return rejected("UNKNOWN_MEMBER")
-        if self.enrollment_state == "CLOSED":
-            return rejected("MEMBER_CLOSED")
-        as_of = jst_date(req.requested_at)
-        if req.award == "CANCEL":
-            return self._cancel(req, fp, as_of)
-        q = quote(req, ctx.cfg)
-        if q.reason:
-            return rejected(q.reason)
-        used = lot_ops.spend(self.lots, q.points, as_of)
-        if used is None:
-            return rejected("INSUFFICIENT_POINTS")
-        self.changes.lots = True
-        return SourceRecord(fp, "APPROVED", entries=[self._entry("REDEEM", -q.points, None)],
-                            points=q.points, lots_used=used)
-
-    def _cancel(self, req: RedemptionRequest, fp: str, as_of: date) -> SourceRecord:
-        orig_sid = f"R:{req.cancels_request_id}"
-        orig = self.src.get(orig_sid) if req.cancels_request_id else None
-        if orig is None:
-            return SourceRecord(fp, "REJECTED", "UNKNOWN_REQUEST")
-        if orig.outcome != "APPROVED" or orig.lots_used == [] or orig.points <= 0 \
-                or not orig.entries or orig.entries[0].type != "REDEEM":  # a cancellation is not cancellable
-            return SourceRecord(fp, "REJECTED", "NOT_CANCELLABLE")
-        if orig.cancelled_by:
-            return SourceRecord(fp, "REJECTED", "ALREADY_CANCELLED")
-        restored, forfeited = lot_ops.restore(self.lots, orig.lots_used, as_of)
-        for lot, _ in restored:  # the expiry job may have dropped the member from this lot's index
-            self.effects.index.add(("lots", lot.isoformat()))
-        orig.cancelled_by = req.request_id
-        self.new_src.add(orig_sid)
-        self.changes.lots = True
-        lost = sum(p for _, p in forfeited)
-        total = sum(p for _, p in restored) + lost
-        entries = [self._entry("REFUND", total, None, self.balance + lost)]
-        if lost:
-            entries.append(self._entry("EXPIRE", -lost, forfeited[0][0]))
-        return SourceRecord(fp, "APPROVED", detail=f"cancels {orig_sid}", entries=entries, points=total,
-                            lots_used=restored)
 
     # ------------------------------------------------------------------ office: adjustments, claims
     def handle_adjustment(self, adj: PointAdjustment, raw: bytes, fp: str, ctx: Context, topic: str) -> None:
