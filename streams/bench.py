@@ -70,6 +70,7 @@ from .bench_engine import engine_phase
 from .bench_latency import sweep_rates
 from .bench_report import report
 from .bench_traffic import generate
+from .settings import Settings
 from .topics import Topics, create_topics
 
 
@@ -83,7 +84,7 @@ def run(b: Bench) -> dict:
                      "naive_events": min(a.naive_events, a.events), "latency_rate": a.latency_rate,
                      "latency_sweep": sweep_rates(a),
                      "latency_seconds": a.latency_seconds, "seed": a.seed, "start": a.start, "days": a.days,
-                     "zipf": a.zipf, "batch_size": int(os.environ.get("HARMONY_BATCH_SIZE", "2000")),
+                     "zipf": a.zipf, "batch_size": Settings().batch_size,
                      "profiled": bool(a.profile or a.py_spy), "skipped": sorted(skip)}
     res["environment"] = {"code": code_version(), "loadavg_at_start": loadavg(), "bootstrap": b.bootstrap,
                           "redis": b.redis_url, "started": b.started,

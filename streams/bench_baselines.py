@@ -5,7 +5,6 @@ times it by the marks it writes to Redis)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 from .bench_base import Bench, BenchError, Child, proc_status_kb, with_db
 from .bench_traffic import publish, publish_async
+from .settings import Settings
 from .simulate import SimMessage
 from .topics import Topics, create_topics
 
@@ -31,7 +31,7 @@ def limit_phase(b: Bench, E: Topics, expect: int) -> None:
     c = b.spawn("limit", [sys.executable, "-m", "streams.bench_limit", "--bootstrap", b.bootstrap,
                           "--topics", ",".join([E.postings, E.bills, E.enrollments]), "--out", out,
                           "--expect", str(expect), "--group", f"{b.run_id}-limit",
-                          "--batch", str(int(os.environ.get("HARMONY_BATCH_SIZE", "2000")))])
+                          "--batch", str(Settings().batch_size)])
     try:
         c.proc.wait(600)
     except subprocess.TimeoutExpired:
@@ -88,7 +88,6 @@ def naive_phase(b: Bench, fx, enrollments, charges) -> None:
 def preload_enrollments(b: Bench, N: Topics, enr: list[SimMessage]) -> None:
     """Apply enrollments to the naive app's Redis database with the batch engine, in this process."""
     from .engine import Message
-    from .settings import Settings
     from .worker import Worker
     s = Settings(bootstrap=b.bootstrap, redis_url=with_db(b.redis_url, b.db["naive"]), topics=N,
                  group=f"{b.run_id}-naive")
