@@ -5,7 +5,6 @@ times it by the marks it writes to Redis)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from typing import Any
 from bench.base import Bench, BenchError, Child, proc_status_kb, with_db
 from bench.traffic import publish, publish_async
 from streams.kafka.topics import Topics, create_topics
+from streams.runtime.settings import Settings
 from streams.simulate.traffic import SimMessage
 
 
@@ -31,7 +31,7 @@ def limit_phase(b: Bench, E: Topics, expect: int) -> None:
     c = b.spawn("limit", [sys.executable, "-m", "bench.limit", "--bootstrap", b.bootstrap,
                           "--topics", ",".join([E.postings, E.bills, E.enrollments]), "--out", out,
                           "--expect", str(expect), "--group", f"{b.run_id}-limit",
-                          "--batch", str(int(os.environ.get("HARMONY_BATCH_SIZE", "2000")))])
+                          "--batch", str(Settings().batch_size)])
     try:
         c.proc.wait(600)
     except subprocess.TimeoutExpired:
@@ -88,7 +88,6 @@ def naive_phase(b: Bench, fx, enrollments, charges) -> None:
 def preload_enrollments(b: Bench, N: Topics, enr: list[SimMessage]) -> None:
     """Apply enrollments to the naive app's Redis database with the batch engine, in this process."""
     from streams.engine.batch import Message
-    from streams.runtime.settings import Settings
     from streams.runtime.worker import Worker
     s = Settings(bootstrap=b.bootstrap, redis_url=with_db(b.redis_url, b.db["naive"]), topics=N,
                  group=f"{b.run_id}-naive")

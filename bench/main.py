@@ -70,6 +70,7 @@ from bench.engine_phase import engine_phase
 from bench.report import report
 from bench.traffic import generate
 from streams.kafka.topics import Topics, create_topics
+from streams.runtime.settings import Settings
 
 
 # ---------------------------------------------------------------------------------------- the run
@@ -82,7 +83,7 @@ def run(b: Bench) -> dict:
                      "naive_events": min(a.naive_events, a.events), "latency_rate": a.latency_rate,
                      "latency_sweep": sweep_rates(a),
                      "latency_seconds": a.latency_seconds, "seed": a.seed, "start": a.start, "days": a.days,
-                     "zipf": a.zipf, "batch_size": int(os.environ.get("HARMONY_BATCH_SIZE", "2000")),
+                     "zipf": a.zipf, "batch_size": Settings().batch_size,
                      "profiled": bool(a.profile or a.py_spy), "skipped": sorted(skip)}
     res["environment"] = {"code": code_version(), "loadavg_at_start": loadavg(), "bootstrap": b.bootstrap,
                           "redis": b.redis_url, "started": b.started,

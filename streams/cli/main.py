@@ -53,7 +53,8 @@ def check_broker(args) -> str | None:
     from streams.cli.common import settings
     from streams.kafka.clients import BrokerConnectionError, check_connection
     try:
-        check_connection(settings().bootstrap, timeout=float(os.environ.get("HARMONY_CONNECT_TIMEOUT", "20")))
+        s = settings()
+        check_connection(s.bootstrap, timeout=s.connect_timeout)
     except BrokerConnectionError as exc:
         return f"harmony {args.command}: {exc}"
     return None
@@ -64,14 +65,19 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     locate_engine(args)
-    problem = check_broker(args)
-    if problem:
-        print(problem, file=sys.stderr)
-        return 2
-    if args.command == "dev" or (args.command == "worker" and not args.plain):
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from streams.runtime.settings_errors import SettingsError
     try:
+        problem = check_broker(args)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
+        if args.command == "dev" or (args.command == "worker" and not args.plain):
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
         return args.func(args) or 0
+    except SettingsError as exc:  # a wrong environment variable: say which, no traceback
+        for line in exc.problems:
+            print(f"harmony {args.command}: {line}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -131,13 +131,16 @@ class Topics:
 
 
 def default_partitions() -> int:
-    return int(os.environ.get("HARMONY_PARTITIONS", "6"))
+    """$HARMONY_PARTITIONS, else 6 (checked by streams/runtime/settings.py)."""
+    from streams.runtime.settings import Settings
+    return Settings().partitions
 
 
 def default_replication() -> int:
     """$HARMONY_REPLICATION_FACTOR, else -1: the broker's `default.replication.factor` (3 on a
     production cluster, README "Production cluster"; Tansu has no replication and accepts -1)."""
-    return int(os.environ.get("HARMONY_REPLICATION_FACTOR", "-1"))
+    from streams.runtime.settings import Settings
+    return Settings().replication_factor
 
 
 def create_topics(bootstrap: str, topics: Topics, partitions: int | None = None, replication: int | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 from typing import Any
@@ -71,7 +70,9 @@ def check_member(member_id: str) -> None:
 
 
 def wait_seconds() -> float:
-    return float(os.environ.get("HARMONY_API_WAIT_SECONDS", "10"))
+    """$HARMONY_API_WAIT_SECONDS, else 10 (checked by streams/runtime/settings.py)."""
+    from streams.runtime.settings import Settings
+    return Settings().api_wait_seconds
 
 
 class OfficeRoutes:
