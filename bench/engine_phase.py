@@ -17,7 +17,7 @@ from bench.latency import latency_phase, sweep_rates
 from bench.report import balances_summary, profile_top, py_spy_top, read_members
 from bench.traffic import counts, publish, publish_async, wait_positions
 from streams.kafka.topics import Topics
-from streams.simulate.traffic import member_id
+from streams.simulate.messages import member_id
 
 _ASSIGNED = re.compile(rb"assigned (\d+) partitions")
 

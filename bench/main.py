@@ -2,7 +2,7 @@
 
 Against a private Tansu broker and redis-server it starts (or the configured
 KAFKA_BOOTSTRAP_SERVERS / REDIS_URL, unless ``--private``), with topic names unique to the run.
-Traffic comes from the seeded generator of ``streams.simulate.traffic`` (Avro-encoded before anything is
+Traffic comes from the seeded generator of ``streams.simulate.generator`` (Avro-encoded before anything is
 timed). Phases:
 
 0. ceiling — in the bench process, before anything runs: decode, rules and output encoding of the

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def cmd_simulate(args) -> int:
-    from streams.simulate.traffic import main as simulate_main
+    from streams.simulate.run import main as simulate_main
     return simulate_main(args)
 
 
