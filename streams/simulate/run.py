@@ -11,13 +11,14 @@ from datetime import date
 
 from streams.simulate.generator import Generator
 from streams.simulate.messages import Traffic
+from streams.simulate.mix import ZIPF_EXPONENT
 from streams.simulate.publish import publish
 
 __all__ = ["main"]
 
 
 def main(args) -> int:
-    """`harmony simulate --events N --members M --rate R [--seed S] [--start D] [--days N]`."""
+    """`harmony simulate --events N --members M --rate R [--seed S] [--start D] [--days N] [--zipf S]`."""
     from streams.kafka.clients import make_producer
     from streams.kafka.topics import create_topics
     from streams.runtime.settings import Settings
@@ -25,7 +26,7 @@ def main(args) -> int:
     s = Settings()
     t0 = time.perf_counter()
     gen = Generator(args.members, args.events, seed=args.seed, start=date.fromisoformat(args.start),
-                    days=args.days)
+                    days=args.days, zipf=getattr(args, "zipf", ZIPF_EXPONENT))
     charges_only = getattr(args, "charges_only", False)
     traffic = Traffic(fx=[] if charges_only else gen.fx_rates(),
                       enrollments=[] if charges_only else gen.enrollments(),
