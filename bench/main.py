@@ -116,7 +116,9 @@ def run(b: Bench) -> dict:
 # ---------------------------------------------------------------------------------------- main
 def main(args) -> int:
     from streams.devstack.kafka import KafkaCluster
-    from streams.devstack.servers import DevStackError, RedisServer, TansuBroker
+    from streams.devstack.process import DevStackError
+    from streams.devstack.redis import RedisServer
+    from streams.devstack.tansu import TansuBroker
 
     args.zipf = getattr(args, "zipf", 0.8)
     for k, v in (("check", False), ("compare", None), ("profile", None), ("py_spy", None), ("private", False),

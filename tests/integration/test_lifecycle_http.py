@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack.servers import free_port
+from streams.devstack.process import free_port
 from streams.kafka.clients import make_producer
 from tests.harness import enrollment, posting, redemption
 from tests.lifecycle_support import LifecycleEnv
