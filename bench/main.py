@@ -70,7 +70,8 @@ from bench.engine_phase import engine_phase
 from bench.latency import sweep_rates
 from bench.report import report
 from bench.traffic import generate
-from streams.kafka.topics import Topics, create_topics
+from streams.kafka.admin import create_topics
+from streams.kafka.topics import Topics
 
 
 # ---------------------------------------------------------------------------------------- the run

@@ -99,7 +99,8 @@ def main() -> int:
     args = ap.parse_args()
     from streams.devstack.redis import RedisServer
     from streams.devstack.tansu import TansuBroker
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     with tempfile.TemporaryDirectory(prefix="measure-liability-") as tmp, \
             RedisServer(workdir=Path(tmp) / "redis") as redis_server, \
             TansuBroker(workdir=Path(tmp) / "tansu") as broker:

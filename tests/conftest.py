@@ -132,7 +132,8 @@ def unique() -> str:
 def topics(kafka_bootstrap, unique):
     """All binding topics under the prefix '<unique>.', created on the broker
     ($HARMONY_PARTITIONS partitions, default 6)."""
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     t = Topics(prefix=f"{unique}.")
     create_topics(kafka_bootstrap, t)
     return t

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from schemas.codec import Codec
+from streams.kafka.admin import create_topics
 from streams.kafka.clients import make_consumer
-from streams.kafka.topics import Topics, create_topics
+from streams.kafka.topics import Topics
 from streams.runtime.app import run_job
 from streams.runtime.worker import Worker
 from streams.web.member_view import member_json

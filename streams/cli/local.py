@@ -13,7 +13,8 @@ from streams.cli.common import settings
 def cmd_dev(args) -> int:
     from streams.devstack.process import DevStackError, free_port
     from streams.devstack.redis import RedisServer
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     started: list = []
     address_files: list[Path] = []
     try:

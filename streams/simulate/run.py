@@ -19,8 +19,8 @@ __all__ = ["main"]
 
 def main(args) -> int:
     """`harmony simulate --events N --members M --rate R [--seed S] [--start D] [--days N] [--zipf S]`."""
+    from streams.kafka.admin import create_topics
     from streams.kafka.clients import make_producer
-    from streams.kafka.topics import create_topics
     from streams.runtime.settings import Settings
 
     s = Settings()

@@ -12,8 +12,9 @@ from confluent_kafka.admin import ConfigResource
 from streams.devstack.process import DevStackError, free_port
 from streams.devstack.redis import RedisCluster, RedisServer
 from streams.devstack.tansu import TansuBroker
+from streams.kafka.admin import create_topics
 from streams.kafka.clients import kafka_config, make_admin, make_consumer, make_producer
-from streams.kafka.topics import TOPICS, Topics, create_topics
+from streams.kafka.topics import TOPICS, Topics
 
 
 def _listening(port: int) -> bool:

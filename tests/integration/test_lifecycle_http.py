@@ -29,7 +29,7 @@ class ServedEnv(LifecycleEnv):
     """Like LifecycleEnv, but the worker is `harmony worker` in a subprocess."""
 
     def __enter__(self):
-        from streams.kafka.topics import create_topics
+        from streams.kafka.admin import create_topics
         from tests.harness import Publisher
         from tests.lifecycle_support import connect_flushed
         self.redis = connect_flushed(self.redis_url)
