@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import IO, Generic, Self, TypeVar
 
-__all__ = ["DevStackError", "free_port", "bindable", "port_open", "tail", "start_in_own_session",
+__all__ = ["DevStackError", "free_port", "bindable", "port_open", "tail", "start_in_own_session", "stop_child",
            "ChildProcess", "ProcessGroup"]
 
 
@@ -62,11 +62,24 @@ def tail(path: Path, n: int = 20) -> str:
         return "(no log)"
 
 
-def start_in_own_session(argv: list[str], cwd: Path, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_in_own_session(argv: list[str], cwd: Path, log: IO[bytes],
+                         env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """Start `argv` in `cwd`, its own session (out of reach of the parent's Ctrl-C), no stdin, stdout
-    and stderr to `log`."""
-    return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+    and stderr to `log`; `env` replaces the environment when given."""
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
+
+
+def stop_child(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+    """Send `sig` to a running child, wait up to `timeout`, then SIGKILL; returns its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def _work_dir(workdir: str | os.PathLike[str] | None, prefix: str) -> tuple[Path, bool]:
@@ -180,13 +193,8 @@ class ChildProcess(_Managed):
 
     def stop(self, timeout: float = 10.0) -> None:
         """`stop_signal` (SIGTERM; Tansu: SIGINT), wait up to `timeout`, then SIGKILL."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(self.stop_signal)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_child(self.proc, self.stop_signal, timeout)
         self._close_log()
 
     def kill(self) -> None:
