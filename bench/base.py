@@ -12,6 +12,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from streams.devstack.process import start_in_own_session, stop_child
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -86,8 +88,7 @@ class Child:
         self.name = name
         self.log_path = workdir / f"{name}.log"
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(argv, env=env, cwd=workdir, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = start_in_own_session(argv, workdir, self._log, env)
         self.pid = self.proc.pid
 
     def alive(self) -> bool:
@@ -108,15 +109,9 @@ class Child:
         return "\n".join(self.log_bytes().decode(errors="replace").splitlines()[-n:])
 
     def stop(self, timeout: float = 30.0, sig: int = signal.SIGTERM) -> int | None:
-        if self.alive():
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = stop_child(self.proc, sig, timeout)
         self._log.close()
-        return self.proc.returncode
+        return code
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -13,9 +13,10 @@ from typing import Any
 
 from bench.base import Bench, BenchError, Child, proc_status_kb, with_db
 from bench.traffic import publish, publish_async
-from streams.kafka.topics import Topics, create_topics
+from streams.kafka.admin import create_topics
+from streams.kafka.topics import Topics
 from streams.runtime.settings import Settings
-from streams.simulate.traffic import SimMessage
+from streams.simulate.messages import SimMessage
 
 
 def limit_phase(b: Bench, E: Topics, expect: int) -> None:

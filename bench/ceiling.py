@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from bench.base import Bench
 from streams.kafka.topics import Topics
 from streams.runtime import gc_tuning
-from streams.simulate.traffic import SimMessage
+from streams.simulate.messages import SimMessage
 
 CEILING_EVENTS = 50_000
 

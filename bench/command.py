@@ -2,6 +2,8 @@
 ``harmony.commands`` (pyproject.toml), so the product never imports the bench."""
 from __future__ import annotations
 
+from streams.cli.simulate import traffic_options
+
 
 def cmd_bench(args) -> int:
     from bench.main import main as bench_main
@@ -22,10 +24,7 @@ def register(sub) -> None:
                    help="more offered rates for the latency phase, comma-separated (default 500,1000; \"\" for none): "
                         "one more run of --latency-seconds each, after the main one")
     b.add_argument("--json", dest="json_out", default=None)
-    b.add_argument("--seed", type=int, default=1)
-    b.add_argument("--start", default="2026-04-01", help="first business date of the traffic")
-    b.add_argument("--days", type=int, default=180)
-    b.add_argument("--zipf", type=float, default=0.8, help="member activity skew: weight of rank r is r^-zipf")
+    traffic_options(b)
     b.add_argument("--check", action="store_true",
                    help="replay the same topics with one reference worker and compare every member's balance")
     b.add_argument("--compare", metavar="FILE", default=None,

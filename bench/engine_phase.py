@@ -16,8 +16,9 @@ from bench.base import Bench, BenchError, Child, cpu_delta, cpu_snapshot, proc_s
 from bench.latency import latency_phase
 from bench.report import balances_summary, profile_top, py_spy_top, read_members
 from bench.traffic import counts, publish, publish_async, wait_positions
+from streams.devstack.process import stop_child
 from streams.kafka.topics import Topics
-from streams.simulate.traffic import member_id
+from streams.simulate.messages import member_id
 
 _ASSIGNED = re.compile(rb"assigned (\d+) partitions")
 
@@ -171,9 +172,4 @@ def start_py_spy(b: Bench, worker: Child):
 
 
 def stop_py_spy(proc) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_child(proc, signal.SIGINT, 30)

@@ -17,7 +17,7 @@ from collections import deque
 from bench.base import Bench, BenchError, Child, cpu_delta, cpu_snapshot
 from bench.traffic import producer, totals, wait_positions
 from streams.kafka.topics import Topics
-from streams.simulate.traffic import SimMessage
+from streams.simulate.messages import SimMessage
 
 LATENCY_POLL = 0.005
 

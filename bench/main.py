@@ -2,7 +2,7 @@
 
 Against a private Tansu broker and redis-server it starts (or the configured
 KAFKA_BOOTSTRAP_SERVERS / REDIS_URL, unless ``--private``), with topic names unique to the run.
-Traffic comes from the seeded generator of ``streams.simulate.traffic`` (Avro-encoded before anything is
+Traffic comes from the seeded generator of ``streams.simulate.generator`` (Avro-encoded before anything is
 timed). Phases:
 
 0. ceiling — in the bench process, before anything runs: decode, rules and output encoding of the
@@ -69,7 +69,8 @@ from bench.check import check_phase, compare_phase
 from bench.engine_phase import engine_phase
 from bench.report import report
 from bench.traffic import generate
-from streams.kafka.topics import Topics, create_topics
+from streams.kafka.admin import create_topics
+from streams.kafka.topics import Topics
 from streams.runtime.settings import Settings
 
 
@@ -116,7 +117,9 @@ def run(b: Bench) -> dict:
 # ---------------------------------------------------------------------------------------- main
 def main(args) -> int:
     from streams.devstack.kafka import KafkaCluster
-    from streams.devstack.servers import DevStackError, RedisServer, TansuBroker
+    from streams.devstack.process import DevStackError
+    from streams.devstack.redis import RedisServer
+    from streams.devstack.tansu import TansuBroker
 
     args.zipf = getattr(args, "zipf", 0.8)
     for k, v in (("check", False), ("compare", None), ("profile", None), ("py_spy", None), ("private", False),

@@ -1,6 +1,6 @@
 """Measure the expiry job at scale: `python -m bench.measure_expiry --members 100000`.
 
-Starts a private redis-server (streams.devstack.servers.RedisServer), seeds N members through the engine
+Starts a private redis-server (streams.devstack.redis.RedisServer), seeds N members through the engine
 API (``Engine.process`` on encoded enrollment + posting messages, as the worker would apply them;
 no Kafka), each with a 2026 lot (expires after 2029-01-31) and a 2027 lot, then runs
 ``streams.engine.jobs.expire`` as of 2029-02-01 and prints members/s, seconds and peak RSS.
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seed_into:
         print(json.dumps(seed(args.seed_into, args.members)))
         return 0
-    from streams.devstack.servers import RedisServer
+    from streams.devstack.redis import RedisServer
     with RedisServer(appendonly=False) as server:
         child = subprocess.run([sys.executable, "-m", "bench.measure_expiry", "--members", str(args.members),
                                 "--seed-into", server.url], capture_output=True, text=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from processors.model import JST
 from schemas.codec import Codec
 from schemas.jsonio import from_json
-from streams.devstack.servers import RedisServer
+from streams.devstack.redis import RedisServer
 from streams.engine.events import DOMAIN_CLASSES
 from streams.kafka.topics import Topics
 from streams.redis.client import connect

@@ -97,8 +97,10 @@ def main() -> int:
     ap.add_argument("--members", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    from streams.devstack.servers import RedisServer, TansuBroker
-    from streams.kafka.topics import Topics, create_topics
+    from streams.devstack.redis import RedisServer
+    from streams.devstack.tansu import TansuBroker
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     with tempfile.TemporaryDirectory(prefix="measure-liability-") as tmp, \
             RedisServer(workdir=Path(tmp) / "redis") as redis_server, \
             TansuBroker(workdir=Path(tmp) / "tansu") as broker:

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from streams.simulate.traffic import member_id
+from streams.simulate.messages import member_id
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

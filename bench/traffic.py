@@ -11,8 +11,9 @@ from datetime import date
 
 from bench.base import Bench, BenchError, Child, sweep_rates
 from streams.kafka.topics import Topics
-from streams.simulate.traffic import Generator, SimMessage
-from streams.simulate.traffic import publish as publish_messages
+from streams.simulate.generator import Generator
+from streams.simulate.messages import SimMessage
+from streams.simulate.publish import publish as publish_messages
 
 
 def generate(b: Bench, skip: set[str]) -> tuple[list, list, list, list]:

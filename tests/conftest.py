@@ -7,7 +7,7 @@ min.insync.replicas 2), started from the jars of tools/kafka (streams.devstack.k
 `kafka_bootstrap` is its bootstrap string whichever it is; `broker_kind` says which it is.
 
 `--redis=cluster` (or HARMONY_TEST_REDIS=cluster) runs the tests against a 3-master Redis Cluster
-(streams.devstack.servers.RedisCluster) instead: `redis_url` is then a cluster node's URL (the engine detects
+(streams.devstack.redis.RedisCluster) instead: `redis_url` is then a cluster node's URL (the engine detects
 the cluster from it) and `redis_clean` a cluster client, flushed on every node."""
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def kafka_bootstrap(request, tmp_path_factory, broker_kind):
         yield configured
         return
     if broker_kind == "tansu":
-        from streams.devstack.servers import TansuBroker
+        from streams.devstack.tansu import TansuBroker
         with TansuBroker(workdir=tmp_path_factory.mktemp("tansu")) as broker:
             yield broker.bootstrap
         return
@@ -61,7 +61,7 @@ def kafka_cluster(tmp_path_factory, broker_kind):
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """A redis-server for the session (appendonly yes, appendfsync everysec)."""
-    from streams.devstack.servers import RedisServer
+    from streams.devstack.redis import RedisServer
     with RedisServer(workdir=tmp_path_factory.mktemp("redis"), appendonly=True,
                      appendfsync="everysec") as server:
         yield server
@@ -87,7 +87,7 @@ def redis_mode(config) -> str:
 @pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory):
     """Three cluster-enabled redis-server masters for the session (AOF everysec)."""
-    from streams.devstack.servers import RedisCluster
+    from streams.devstack.redis import RedisCluster
     with RedisCluster(workdir=tmp_path_factory.mktemp("rcluster"), appendonly=True) as cluster:
         yield cluster
 
@@ -132,7 +132,8 @@ def unique() -> str:
 def topics(kafka_bootstrap, unique):
     """All binding topics under the prefix '<unique>.', created on the broker
     ($HARMONY_PARTITIONS partitions, default 6)."""
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     t = Topics(prefix=f"{unique}.")
     create_topics(kafka_bootstrap, t)
     return t

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
 from schemas.codec import Codec
+from streams.kafka.admin import create_topics
 from streams.kafka.clients import make_consumer
-from streams.kafka.topics import Topics, create_topics
+from streams.kafka.topics import Topics
 from streams.runtime.app import run_job
 from streams.runtime.worker import Worker
 from streams.web.member_view import member_json
@@ -78,7 +79,7 @@ def recreate_topic(bootstrap: str, topic: str, compacted: bool = True) -> None:
     """Delete ``topic`` and create it again, empty (the default partition count)."""
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from streams.kafka.topics import default_partitions
+    from streams.kafka.admin import default_partitions
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.delete_topics([topic])[topic].result()
     config = {"cleanup.policy": "compact"} if compacted else {}

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from streams.devstack.servers import free_port
+from streams.devstack.process import free_port
 from streams.web.auth import new_token, token_hash
 
 ROOT = Path(__file__).resolve().parents[1]

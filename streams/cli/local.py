@@ -11,8 +11,10 @@ from streams.cli.common import settings
 
 
 def cmd_dev(args) -> int:
-    from streams.devstack.servers import DevStackError, RedisServer, free_port
-    from streams.kafka.topics import Topics, create_topics
+    from streams.devstack.process import DevStackError, free_port
+    from streams.devstack.redis import RedisServer
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     started: list = []
     address_files: list[Path] = []
     try:
@@ -62,7 +64,7 @@ def dev_broker(kind: str, port: int):
     if kind == "kafka":
         from streams.devstack.kafka import KafkaCluster
         return KafkaCluster(nodes=1, port=port).start()
-    from streams.devstack.servers import TansuBroker
+    from streams.devstack.tansu import TansuBroker
     return TansuBroker(port=port).start()
 
 

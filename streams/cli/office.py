@@ -15,21 +15,23 @@ def register(sub) -> None:
     a.add_argument("--reason", required=True, help="GOODWILL, SERVICE_RECOVERY, MIGRATION, CORRECTION or OTHER")
     a.add_argument("--note", default=None)
     a.add_argument("--operator", default=None, help="who asks (default: $HARMONY_OPERATOR or the login name)")
-    a.add_argument("--id", dest="request_id", default=None, help="adjustment id (idempotency key; generated)")
-    a.add_argument("--timeout", type=float, default=30.0)
-    a.add_argument("--json", action="store_true")
-    a.set_defaults(func=cmd_adjust)
+    _request_options(a, "adjustment", cmd_adjust)
     c = sub.add_parser("claim", help="claim a charge published without member id; waits for and prints the outcome")
     c.add_argument("member_id")
     c.add_argument("source_id", help="posting_id or bill_id (optionally P:... / B:...)")
-    c.add_argument("--id", dest="request_id", default=None, help="claim id (idempotency key; generated)")
-    c.add_argument("--timeout", type=float, default=30.0)
-    c.add_argument("--json", action="store_true")
-    c.set_defaults(func=cmd_claim)
+    _request_options(c, "claim", cmd_claim)
     t = sub.add_parser("api-token", help="make an API token; prints it once and the token-file entry (its hash)")
     t.add_argument("name")
     t.add_argument("--role", required=True, choices=["member-app", "office"])
     t.set_defaults(func=cmd_api_token)
+
+
+def _request_options(parser, what: str, func) -> None:
+    """The options of a request that waits for its outcome: its id, how long to wait, JSON output."""
+    parser.add_argument("--id", dest="request_id", default=None, help=f"{what} id (idempotency key; generated)")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(func=func)
 
 
 def _client():

@@ -9,7 +9,8 @@ from streams.cli.common import settings
 
 
 def cmd_topics_create(args) -> int:
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     s = settings()
     created = create_topics(s.bootstrap, Topics.from_env(), partitions=args.partitions)
     topics = Topics.from_env().all()

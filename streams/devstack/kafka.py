@@ -18,13 +18,12 @@ import base64
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
-from streams.devstack.servers import DevStackError, _Process, _tail, free_port
+from streams.devstack.process import ChildProcess, DevStackError, ProcessGroup, free_port, start_in_own_session, tail
 
 __all__ = ["KAFKA_LIB", "kafka_available", "kafka_classpath", "KafkaNode", "KafkaCluster", "cluster_settings"]
 
@@ -92,11 +91,12 @@ logger.tool.level = INFO
 """
 
 
-class KafkaNode(_Process):
+class KafkaNode(ChildProcess):
     """One combined broker + controller JVM (`kafka.Kafka server.properties`)."""
 
     name = "kafka"
     ready_line = b"Kafka Server started"
+    start_timeout = 120.0
 
     def __init__(self, node_id: int, cluster_id: str, voters: str, controller_port: int, expected_brokers: int,
                  port: int | None = None, workdir: str | os.PathLike[str] | None = None,
@@ -163,12 +163,12 @@ class KafkaNode(_Process):
         self._write_config()
         if (self.data_dir / "meta.properties").exists():
             return None
-        log = open(self.workdir / "format.log", "wb")
-        return subprocess.Popen(
-            # `--cluster-id=` form: a base64 id may start with "-", which argparse would take for an option
-            self._jvm("kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}",
-                      "-c", str(self.properties), "--ignore-formatted", heap_mb=256),
-            cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with open(self.workdir / "format.log", "wb") as log:
+            return start_in_own_session(
+                # `--cluster-id=` form: a base64 id may start with "-", which argparse would take for an option
+                self._jvm("kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id}",
+                          "-c", str(self.properties), "--ignore-formatted", heap_mb=256),
+                self.workdir, log)
 
     def wait_formatted(self, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
         if proc is None:
@@ -182,7 +182,7 @@ class KafkaNode(_Process):
         if rc != 0:
             why = "timed out" if rc is None else f"exited with code {rc}"
             raise DevStackError(f"formatting the storage of {self.name} {why}; log:\n"
-                                f"{_tail(self.workdir / 'format.log')}")
+                                f"{tail(self.workdir / 'format.log')}")
 
     def _argv(self) -> list[str]:
         return self._jvm("kafka.Kafka", str(self.properties), heap_mb=self.heap_mb)
@@ -193,24 +193,22 @@ class KafkaNode(_Process):
         md = admin.list_topics(timeout=3)
         return len(md.brokers) >= self.expected_brokers
 
-    def start(self, timeout: float = 120.0) -> KafkaNode:
-        """Start again after kill()/stop() (same ports, same storage) and wait until ready."""
+    def _prepare(self) -> None:
+        """(Re)write the configuration: a start after kill()/stop() keeps the ports and the storage."""
         self._write_config()
-        self._spawn(timeout)
-        return self
 
 
-class KafkaCluster:
+class KafkaCluster(ProcessGroup[KafkaNode]):
     """`nodes` combined broker/controller nodes on free ports (1 by default, or 3: RF 3, min ISR 2)."""
+
+    stop_timeout = 30.0
 
     def __init__(self, nodes: int = 1, workdir: str | os.PathLike[str] | None = None,
                  config: dict[str, Any] | None = None, heap_mb: int = HEAP_MB, port: int | None = None):
         if nodes not in (1, 3):
             raise ValueError("a Kafka cluster here has 1 or 3 nodes")
         kafka_classpath()  # fail now, with the fix, when java or the jars are missing
-        self._own_dir = workdir is None
-        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="harmony-kafka-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        super().__init__(workdir, "harmony-kafka-")
         self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         controller_ports = [free_port() for _ in range(nodes)]
         voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(controller_ports))
@@ -230,7 +228,7 @@ class KafkaCluster:
     def node(self, node_id: int) -> KafkaNode:
         return self.nodes[node_id - 1]
 
-    def start(self, timeout: float = 180.0) -> KafkaCluster:
+    def start(self, timeout: float = 180.0) -> Self:
         """Format (in parallel), launch every node, then wait for all: a quorum needs them together."""
         deadline = time.monotonic() + timeout
         try:
@@ -239,40 +237,17 @@ class KafkaCluster:
                 n.wait_formatted(proc, max(1.0, deadline - time.monotonic()))
             for n in self.nodes:
                 if not n.running:
-                    n._launch()
+                    n.launch()
             for n in self.nodes:
-                n._await_ready(deadline, timeout)
+                n.await_ready(deadline, timeout)
         except BaseException:
             self.kill()
             raise
         return self
-
-    def stop(self) -> None:
-        for n in self.nodes:
-            n.stop(timeout=30)
-
-    def kill(self) -> None:
-        for n in self.nodes:
-            n.kill()
 
     def cleanup(self) -> None:
         """Stop; a throw-away cluster (our own work dir) is killed: nothing in it is kept anyway, and
         the last nodes of a quorum may wait long for a controlled shutdown."""
         if self._own_dir:
             self.kill()
-        self.stop()
-        if self._own_dir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_tails(self, n: int = 20) -> str:
-        return "\n".join(f"--- {node.name} ({node.log_path}):\n{node.log_tail(n)}" for node in self.nodes)
-
-    def __enter__(self) -> KafkaCluster:
-        try:
-            return self.start()
-        except BaseException:
-            self.cleanup()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.cleanup()
+        super().cleanup()

@@ -9,9 +9,12 @@ import redis
 from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import ConfigResource
 
-from streams.devstack.servers import RedisCluster, RedisServer, TansuBroker, free_port
+from streams.devstack.process import DevStackError, free_port
+from streams.devstack.redis import RedisCluster, RedisServer
+from streams.devstack.tansu import TansuBroker
+from streams.kafka.admin import create_topics
 from streams.kafka.clients import kafka_config, make_admin, make_consumer, make_producer
-from streams.kafka.topics import TOPICS, Topics, create_topics
+from streams.kafka.topics import TOPICS, Topics
 
 
 def _listening(port: int) -> bool:
@@ -175,17 +178,27 @@ def test_free_port_is_bindable():
 
 
 def test_missing_redis_server_says_how_to_install(monkeypatch):
-    import streams.devstack.servers as devstack
-    monkeypatch.setattr(devstack.shutil, "which", lambda name: None)
-    with pytest.raises(devstack.DevStackError, match="apt-get install -y redis-server"):
+    import streams.devstack.redis as devstack_redis
+    monkeypatch.setattr(devstack_redis.shutil, "which", lambda name: None)
+    with pytest.raises(DevStackError, match="apt-get install -y redis-server"):
         RedisServer()
 
 
 def test_start_failure_reports_the_log(tmp_path):
-    from streams.devstack.servers import DevStackError
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         with pytest.raises(DevStackError, match="exited with code") as exc:
             RedisServer(port=taken.getsockname()[1], workdir=tmp_path).start(timeout=10)
     assert "Address already in use" in str(exc.value) or "bind" in str(exc.value).lower()
+
+
+def test_own_work_dir_is_removed_a_given_one_kept(tmp_path):
+    """streams/devstack/process.py: cleanup removes only the work dir it created; both are stopped."""
+    with RedisServer(appendonly=False) as own:
+        made = own.workdir
+        assert made.is_dir() and own.running
+    assert not made.exists() and not own.running
+    with RedisServer(workdir=tmp_path / "given", appendonly=False) as given:
+        assert given.workdir == (tmp_path / "given").resolve()
+    assert given.workdir.is_dir() and not given.running

@@ -7,10 +7,9 @@ nights the rules count, or what a released hold earns).
 """
 from __future__ import annotations
 
-import threading
 import time
-from datetime import UTC, datetime, timedelta
 
+from tests.clock import Clock
 from tests.harness import (
     Publisher,
     RunningWorker,
@@ -179,22 +178,6 @@ def test_exclusions_holds_and_rejections(kafka_bootstrap, redis_url, redis_clean
     assert [h for v in views.values() if v for h in v["held"]] == []
     per_member, _ = checks.ledger_sums(entries)
     assert {m: per_member.get(m, 0) for m in members} == {m: (views[m] or {}).get("balance", 0) for m in members}
-
-
-class Clock:
-    """The worker's clock, moved by the test."""
-
-    def __init__(self):
-        self.now = datetime.now(UTC)
-        self.lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self.lock:
-            return self.now
-
-    def advance(self, **kw) -> None:
-        with self.lock:
-            self.now += timedelta(**kw)
 
 
 def _decisions_until(bootstrap: str, topic: str, sid: str, n: int, timeout: float = 15.0) -> list[dict]:

@@ -140,7 +140,8 @@ def test_rebuild_restores_the_history(story):
 
 
 def test_harmony_publish_writes_the_binding_key(kafka_bootstrap, redis_url, unique, tmp_path: Path):
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     topics = Topics(prefix=f"{unique}.")
     create_topics(kafka_bootstrap, topics)
     s = settings_for(kafka_bootstrap, redis_db_url(redis_url, 6), topics, f"{unique}-g")

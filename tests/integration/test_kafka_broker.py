@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from streams.devstack.servers import DevStackError
+from streams.devstack.process import DevStackError
 
 
 @pytest.fixture(autouse=True)

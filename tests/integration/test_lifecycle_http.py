@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack.servers import free_port
+from streams.devstack.process import free_port
 from streams.kafka.clients import make_producer
 from tests.harness import enrollment, posting, redemption
 from tests.lifecycle_support import LifecycleEnv
@@ -29,7 +29,7 @@ class ServedEnv(LifecycleEnv):
     """Like LifecycleEnv, but the worker is `harmony worker` in a subprocess."""
 
     def __enter__(self):
-        from streams.kafka.topics import create_topics
+        from streams.kafka.admin import create_topics
         from tests.harness import Publisher
         from tests.lifecycle_support import connect_flushed
         self.redis = connect_flushed(self.redis_url)

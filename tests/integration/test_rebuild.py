@@ -67,7 +67,8 @@ def _state(redis) -> dict:
 
 
 def test_rebuild_after_losing_redis_equals_uninterrupted_run(kafka_bootstrap, redis_url, redis_clean, unique):
-    from streams.kafka.topics import Topics, create_topics
+    from streams.kafka.admin import create_topics
+    from streams.kafka.topics import Topics
     rnd = random.Random(7)
     members = [enrollment(f"RB{i:03d}") for i in range(20)]
     first, second = _events(rnd, 0, 300, 20), _events(rnd, 300, 300, 20)

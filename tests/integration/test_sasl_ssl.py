@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack.servers import free_port
+from streams.devstack.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from streams.devstack.process import stop_child
 from streams.engine import jobs
 from streams.kafka.publisher import DeliveryFailed
 from tests.harness import Publisher, RunningWorker, decoded, enrollment, posting, settings_for, wait_processed
@@ -180,11 +181,7 @@ def test_kill_9_mid_stream_then_restart_matches_oracle(kafka_bootstrap, redis_ur
         publish(pub, [("postings", sentinel)])
         wait_processed(settings_for(kafka_bootstrap, redis_url, topics, unique), timeout=120)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_child(proc, signal.SIGTERM, 20)
         log.close()
     assert kills == 4
     store = checks.store_for(redis_url)

@@ -17,6 +17,7 @@ import pytest
 
 from streams.cli.main import main as harmony
 from streams.cli.tail import tail
+from tests.clock import Clock
 from tests.harness import (
     Publisher,
     RunningWorker,
@@ -30,7 +31,6 @@ from tests.harness import (
     settings_for,
     wait_processed,
 )
-from tests.integration.test_exclusions import Clock
 from tests.office_support import adjustment, claim
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO
 
 from schemas.codec import Codec
+from streams.devstack.process import start_in_own_session, stop_child, tail
 from streams.engine.events import to_domain
 from streams.kafka.lag import LagProbe
 from streams.redis.client import connect
@@ -42,8 +43,7 @@ class WorkerProc:
 
     def start(self) -> WorkerProc:
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = start_in_own_session(self.argv, ROOT, self._log, self.env)
         return self
 
     @property
@@ -82,12 +82,7 @@ class WorkerProc:
         if self.alive:
             if self.state() == "T":
                 os.kill(self.child.pid, signal.SIGCONT)
-            os.kill(self.child.pid, signal.SIGTERM)
-            try:
-                self.child.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
+            stop_child(self.child, signal.SIGTERM, timeout)
         self._close()
 
     def kill(self) -> None:
@@ -103,10 +98,7 @@ class WorkerProc:
             self._log = None
 
     def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "(no log)"
+        return tail(self.log_path, n)
 
     def log_text(self) -> str:
         try:

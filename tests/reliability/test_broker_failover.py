@@ -22,7 +22,8 @@ import time
 
 import pytest
 
-from streams.kafka.topics import Topics, create_topics
+from streams.kafka.admin import create_topics
+from streams.kafka.topics import Topics
 
 from . import model, support
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.devstack.servers import RedisServer
+from streams.devstack.redis import RedisServer
 from streams.kafka.lag import committed_offsets
 from tests.harness import read_topic
 

@@ -12,7 +12,7 @@ import yaml
 
 from streams.cli.main import build_parser
 from streams.devstack.kafka import cluster_settings
-from streams.kafka.topics import default_partitions
+from streams.kafka.admin import default_partitions
 from streams.runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

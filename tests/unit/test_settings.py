@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka.topics import Topics, default_partitions, default_replication
+from streams.kafka.admin import default_partitions, default_replication
+from streams.kafka.topics import Topics
 from streams.runtime.settings import DEFAULT_CONFIG, Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]

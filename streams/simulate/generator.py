@@ -1,5 +1,5 @@
-"""`harmony simulate`: realistic, seeded PMS/POS traffic for the engine (and the generator `harmony
-bench` shares).
+"""The seeded generator of realistic PMS/POS traffic, shared by `harmony simulate` (streams/simulate/run.py)
+and `harmony bench`.
 
 What it generates, for ``members`` members and ``events`` charge events (PMS postings + POS bills):
 
@@ -22,97 +22,46 @@ What it generates, for ``members`` members and ``events`` charge events (PMS pos
 Everything is a function of the seed: the same arguments give the same records (ids included), so a
 re-run is a replay the engine must absorb idempotently; another seed gives new ids.
 Records are Avro-encoded in bulk with ``schemas.codec.Codec`` before anything is sent, keyed by
-member_id (else reservation_id / bill_id; FX by currency), and published as fast as possible or at a
-fixed rate.
+member_id (else reservation_id / bill_id; FX by currency); streams/simulate/publish.py sends them as fast
+as possible or at a fixed rate. The shares and weights are in streams/simulate/mix.py.
 """
 from __future__ import annotations
 
 import bisect
 import itertools
 import random
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
 
 from processors.model import JST
 from streams.kafka.fx_key import fx_key
+from streams.simulate.messages import SimMessage, Traffic, member_id
+from streams.simulate.mix import (
+    BASE_RATES,
+    CHANNELS,
+    CLOSED_SHARE,
+    CORRECTION_SHARE,
+    FOREIGN_SHARE,
+    HOTEL_WEIGHTS,
+    NO_MEMBER_SHARE,
+    OUTLETS,
+    PAID_WITH_POINTS_SHARE,
+    POSTING_CATEGORIES,
+    POSTING_SHARE,
+    RATE_PLANS,
+    VOID_SHARE,
+    ZIPF_EXPONENT,
+    WeightedPick,
+)
+from streams.simulate.summary import describe
 
-__all__ = ["SimMessage", "Traffic", "Generator", "publish", "main", "member_id"]
+__all__ = ["Generator"]
 
-# approximate JPY per unit around which the daily rates walk
-BASE_RATES = {"CNY": Decimal("21.05"), "USD": Decimal("151.20"), "THB": Decimal("4.31"),
-              "EUR": Decimal("163.40"), "VND": Decimal("0.0061"), "KRW": Decimal("0.1095")}
 CENT = Decimal("0.01")
 UNIT = Decimal("1")
-ZIPF_EXPONENT = 0.8
-
-# hotel weights by code (unknown codes: 1.0; overseas hotels are scaled so they total ~15 %)
-HOTEL_WEIGHTS = {"OKURA-TOKYO": 4.0, "OKURA-KYOTO": 2.0, "NIKKO-OSAKA": 2.0, "NIKKO-NARITA": 1.5,
-                 "JALCITY-HANEDA": 1.5, "OKURA-FUKUOKA": 1.0, "NIKKO-KANAZAWA": 1.0,
-                 "JALCITY-SAPPORO": 1.0, "JALCITY-NAHA": 0.4}
-FOREIGN_SHARE = 0.15
-
-POSTING_CATEGORIES = (("ROOM", 42), ("FOOD_BEVERAGE", 17), ("OTHER_SERVICE", 11), ("TAX", 13),
-                      ("SERVICE_CHARGE", 10), ("SHOPPING_ARCADE", 7))
-CHANNELS = (("RESERVATION_CENTER", 24), ("OFFICIAL_WEBSITE", 34), ("DIRECT", 24), ("TRAVEL_AGENCY", 15),
-            ("OTHER", 3))
-RATE_PLANS = ((None, 84), ("BAR", 5), ("DYNAMIC_PACKAGE", 7), ("NO_POINTS", 4))
-OUTLETS = (("RESTAURANT", 62), ("BAR", 30), ("SHOPPING_ARCADE", 4), ("OTHER", 4))
-POSTING_SHARE = 0.64
-NO_MEMBER_SHARE = 0.04
-CORRECTION_SHARE = 0.015
-VOID_SHARE = 0.007
-PAID_WITH_POINTS_SHARE = 0.03
-CLOSED_SHARE = 0.003
-
-
-class SimMessage(NamedTuple):
-    """One encoded record: topic attribute of ``streams.kafka.topics.Topics`` (e.g. "postings"), key, value,
-    and for charges the member and source id (what the engine records in ``{m:ID}:src``)."""
-    topic: str
-    key: bytes
-    value: bytes
-    member_id: str | None = None
-    source_id: str | None = None
-
-
-@dataclass
-class Traffic:
-    fx: list[SimMessage] = field(default_factory=list)
-    enrollments: list[SimMessage] = field(default_factory=list)
-    charges: list[SimMessage] = field(default_factory=list)
-
-    def all(self) -> list[SimMessage]:
-        return self.fx + self.enrollments + self.charges
-
-
-def member_id(i: int) -> str:
-    """The id of member number ``i`` (0-based): OH0000001, OH0000002, ..."""
-    return f"OH{i + 1:07d}"
-
-
-def _cum(pairs: Sequence[tuple[object, float]]) -> tuple[list, list[float]]:
-    values = [v for v, _ in pairs]
-    cum = list(itertools.accumulate(w for _, w in pairs))
-    return values, cum
-
-
-class _Pick:
-    """Weighted choice with precomputed cumulative weights (fast: one bisection)."""
-    __slots__ = ("values", "cum", "total", "rnd")
-
-    def __init__(self, pairs, rnd: random.Random):
-        self.values, self.cum = _cum(pairs)
-        self.total = self.cum[-1]
-        self.rnd = rnd
-
-    def __call__(self):
-        return self.values[bisect.bisect_right(self.cum, self.rnd.random() * self.total)]
 
 
 @dataclass(slots=True)
@@ -156,11 +105,11 @@ class Generator:
         self._hotels = sorted(config.hotels.values(), key=lambda h: h.code)
         self.currencies = sorted({h.currency for h in self._hotels if h.currency != "JPY"})
         self._rates = self._rate_walk()
-        self._pick_hotel = _Pick(self._hotel_weights(), self.rnd)
-        self._pick_category = _Pick(POSTING_CATEGORIES, self.rnd)
-        self._pick_channel = _Pick(CHANNELS, self.rnd)
-        self._pick_plan = _Pick(RATE_PLANS, self.rnd)
-        self._pick_outlet = _Pick(OUTLETS, self.rnd)
+        self._pick_hotel = WeightedPick(self._hotel_weights(), self.rnd)
+        self._pick_category = WeightedPick(POSTING_CATEGORIES, self.rnd)
+        self._pick_channel = WeightedPick(CHANNELS, self.rnd)
+        self._pick_plan = WeightedPick(RATE_PLANS, self.rnd)
+        self._pick_outlet = WeightedPick(OUTLETS, self.rnd)
         # Zipf-like activity: rank r has weight r^-s; ranks are shuffled over the member ids
         ranks = list(range(members))
         random.Random(seed + 7919).shuffle(ranks)
@@ -226,7 +175,8 @@ class Generator:
         r = bisect.bisect_right(self._zipf_cum, self.rnd.random() * self._zipf_total)
         return member_id(self._rank_member[min(r, self.members - 1)])
 
-    def _bdate(self) -> date:
+    def business_date(self) -> date:
+        """The business date of the next charge (they advance evenly over ``days`` for ``events`` charges)."""
         day = min(self.n * self.days // self.events, self.days - 1)
         return self.start + timedelta(days=day)
 
@@ -251,7 +201,7 @@ class Generator:
     def _posting(self) -> SimMessage:
         rnd, st = self.rnd, self.stats
         mid = None if rnd.random() < NO_MEMBER_SHARE else self._member()
-        bdate = self._bdate()
+        bdate = self.business_date()
         if mid is not None and rnd.random() < CORRECTION_SHARE:
             orig = self._originals.get(mid)
             if orig is not None and orig.sid.startswith("P:"):
@@ -314,7 +264,7 @@ class Generator:
     def _bill(self) -> SimMessage:
         rnd, st = self.rnd, self.stats
         mid = None if rnd.random() < NO_MEMBER_SHARE else self._member()
-        bdate = self._bdate()
+        bdate = self.business_date()
         no = next(self._bill_no)
         bid = f"{self._prefix}-B{no:09d}"
         if mid is not None and rnd.random() < VOID_SHARE:
@@ -389,118 +339,5 @@ class Generator:
         return Traffic(self.fx_rates(), self.enrollments(), self.charges(self.events if charges is None else charges))
 
     def summary(self, charges: Iterable[SimMessage] = ()) -> list[str]:
-        """Human-readable lines about what was generated."""
-        st = self.stats
-        total = st["postings"] + st["bills"]
-        lines = []
-        if total:
-            def pct(k):
-                return f"{100 * st[k] / total:.1f} %"
-            lines.append(f"charges {total:,}: postings {st['postings']:,}, bills {st['bills']:,}; "
-                         f"excluded by category {pct('excluded category (tax, service charge, arcade)')}, "
-                         f"foreign currency {pct('foreign currency')}, no member {pct('no member (walk-in)')}, "
-                         f"non-participating hotel {pct('non-participating hotel')}")
-            cats = ", ".join(f"{c} {st['posting ' + c]:,}" for c, _ in POSTING_CATEGORIES)
-            lines.append(f"postings by category: {cats}; corrections "
-                         f"{st['posting corrections (full)'] + st['posting corrections (partial)']:,}")
-            rooms = st["posting ROOM"] or 1
-            lines.append(f"stays via travel agency {100 * st['ROOM via TRAVEL_AGENCY'] / rooms:.1f} % "
-                         f"of ROOM postings; rate plan NO_POINTS {st['ROOM rate plan NO_POINTS']:,}, "
-                         f"DYNAMIC_PACKAGE {st['ROOM rate plan DYNAMIC_PACKAGE']:,}")
-            outs = ", ".join(f"{o} {st['bill ' + o]:,}" for o, _ in OUTLETS)
-            lines.append(f"bills by outlet: {outs}; voids {st['bill voids']:,}; "
-                         f"paid partly with points {st['bills paid partly with points']:,}; "
-                         f"{st['bill lines excluded (tax, service charge)']:,} of {st['bill lines']:,} lines "
-                         "are tax/service charge")
-            per = Counter(m.member_id for m in charges if m.member_id)
-            if per:
-                top = ", ".join(f"{m} {c:,}" for m, c in per.most_common(3))
-                lines.append(f"members with charges {len(per):,} of {self.members:,}; most active: {top}; "
-                             f"median {sorted(per.values())[len(per) // 2]} charges")
-        return lines
-
-
-# ---------------------------------------------------------------------- publishing
-def publish(producer, topics, messages: Sequence[SimMessage], rate: float = 0.0, *,
-            on_sent=None, tick: float = 0.005) -> float:
-    """Produce ``messages`` (topic attribute resolved on ``topics``) as fast as possible (``rate`` 0)
-    or at ``rate`` messages/s; ``on_sent(i, t)`` is called with each message's index and
-    ``time.perf_counter()`` when it was handed to the producer. Flushes; returns the seconds taken."""
-    names = {attr: getattr(topics, attr) for attr in {m.topic for m in messages}}
-    produce, poll = producer.produce, producer.poll
-    started = time.perf_counter()
-
-    def send(i: int, m: SimMessage) -> None:
-        while True:
-            try:
-                produce(names[m.topic], m.value, m.key)
-                break
-            except BufferError:
-                poll(0.01)
-        if on_sent is not None:
-            on_sent(i, time.perf_counter())
-
-    if rate <= 0:
-        for i, m in enumerate(messages):
-            send(i, m)
-            if i % 10_000 == 9_999:
-                poll(0)
-    else:
-        i, n = 0, len(messages)
-        while i < n:
-            due = min(n, int((time.perf_counter() - started) * rate) + 1)
-            while i < due:
-                send(i, messages[i])
-                i += 1
-            poll(0)
-            if i < n:
-                time.sleep(max(0.0, started + i / rate - time.perf_counter()))
-    left = producer.flush(60)
-    if left:
-        raise RuntimeError(f"{left} messages not acknowledged by the broker")
-    return time.perf_counter() - started
-
-
-def main(args) -> int:
-    """`harmony simulate --events N --members M --rate R [--seed S] [--start D] [--days N]`."""
-    from streams.kafka.clients import make_producer
-    from streams.kafka.topics import create_topics
-    from streams.runtime.settings import Settings
-
-    s = Settings()
-    t0 = time.perf_counter()
-    gen = Generator(args.members, args.events, seed=args.seed, start=date.fromisoformat(args.start),
-                    days=args.days)
-    charges_only = getattr(args, "charges_only", False)
-    traffic = Traffic(fx=[] if charges_only else gen.fx_rates(),
-                      enrollments=[] if charges_only else gen.enrollments(),
-                      charges=gen.charges(args.events))
-    encoded = time.perf_counter() - t0
-    first, last = gen.start, gen._bdate()
-    print(f"harmony simulate: {args.members:,} members, {args.events:,} charge events, seed {args.seed}, "
-          f"business dates {first}..{last}; generated and encoded in {encoded:.1f} s")
-    for line in gen.summary(traffic.charges):
-        print("  " + line)
-    if getattr(args, "dry_run", False):
-        print("dry run: nothing sent")
-        return 0
-    if not getattr(args, "no_create_topics", False):
-        create_topics(s.bootstrap, s.topics)
-    producer = make_producer(s.bootstrap, **{"queue.buffering.max.messages": 500_000})
-    setup = traffic.fx + traffic.enrollments
-    try:
-        took_setup = publish(producer, s.topics, setup) if setup else 0.0
-        took = publish(producer, s.topics, traffic.charges, args.rate)
-    except KeyboardInterrupt:
-        producer.flush(10)
-        print("interrupted", file=sys.stderr)
-        return 130
-    per_topic = Counter(getattr(s.topics, m.topic) for m in itertools.chain(setup, traffic.charges))
-    print(f"sent to {s.bootstrap}" + (f" (topic prefix {s.topics.prefix!r})" if s.topics.prefix else "") + ":")
-    for topic, n in sorted(per_topic.items()):
-        print(f"  {topic:<40} {n:>10,}")
-    if setup:
-        print(f"  FX rates ({', '.join(gen.currencies)}) and enrollments first, in {took_setup:.1f} s")
-    pace = f"offered {args.rate:,.0f}/s" if args.rate > 0 else "as fast as possible"
-    print(f"{len(traffic.charges):,} charges in {took:.1f} s ({len(traffic.charges) / max(took, 1e-9):,.0f}/s, {pace})")
-    return 0
+        """Human-readable lines about what was generated (streams/simulate/summary.py)."""
+        return describe(self.stats, self.members, charges)
