@@ -14,7 +14,7 @@ from io import BytesIO
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from schemas import catalog, fastread
+from schemas import catalog, fastread_runtime
 from schemas.codec import Codec
 from streams.engine.events import DOMAIN_CLASSES, to_domain
 
@@ -75,7 +75,7 @@ def main(repeat: int = 7, number: int = 20) -> None:
         framed = [codec._so_header[name] + b for b in items]
         for b in framed:  # same results
             assert fast(b) == decode(b) and domain(b, DOMAIN_CLASSES) == (name, to_domain(*decode(b)))
-        t = fastread._tables()
+        t = fastread_runtime._tables()
         caches = [t["dates"], t["dates3"], t["instants"], t["buckets"], *t["decimals"].values()]
 
         def fa(items=items, parsed=parsed):
