@@ -4,9 +4,8 @@ Speed: the code is straight-line per field, no function call for a typical field
 (lengths, small ints, union indexes) are read inline (``data[p]``), longer ones by a helper;
 strings are one slice + ``decode``; enum symbols come from a 256-entry table indexed by the first
 byte; dates, timestamp-millis instants and decimals from the bounded caches of
-:mod:`schemas.fastread_runtime`. Truncation
-inside a string/bytes/fixed value is caught at the end (the position ends past ``len(data)``),
-before any record is built.
+:mod:`schemas.fastread_runtime`. Truncation inside a string/bytes/fixed value is caught at the
+end (the position ends past ``len(data)``), before any record is built.
 """
 from __future__ import annotations
 
@@ -38,7 +37,6 @@ _NAMED = frozenset(("record", "error", "enum", "fixed"))
 
 class UnsupportedSchema(NotImplementedError):
     """The schema uses an Avro feature this module does not generate code for."""
-
 
 
 class _Gen:

@@ -34,7 +34,6 @@ class CorruptData(ValueError):
     """The bytes are not a valid Avro body of the schema (checks made by the generated code)."""
 
 
-
 def _vz(data: Data, p: int, z: int) -> tuple[int, int]:
     """The rest of a varint whose first byte ``z`` (>= 0x80) preceded ``data[p]``:
     (unsigned value, position after it). At most 10 bytes and 64 bits, else CorruptData."""

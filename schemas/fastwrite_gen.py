@@ -36,7 +36,6 @@ class UnsupportedSchema(NotImplementedError):
     """The schema uses an Avro feature this module does not generate code for."""
 
 
-
 class _Block:
     """Lines of code at one indentation and the byte pieces they produce (expressions)."""
 
