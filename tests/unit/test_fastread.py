@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from processors.model import BillLine, FolioPosting, PosBill
-from schemas import catalog, fastread
+from schemas import catalog, fastread, fastread_runtime
 from schemas.codec import Codec, DecodeError
 from schemas.fastread import CorruptData, UnsupportedSchema, compile_decoder
 from streams.engine.events import DOMAIN_CLASSES, RECORD_CLASSES, to_domain
@@ -429,11 +429,11 @@ def test_unsupported_schemas():
 
 def test_caches_are_bounded():
     read = compile_decoder(SCHEMAS["MemberEnrollment"].parsed)
-    t = fastread._tables()
-    for days in range(8000, 8000 + 3 * fastread._CACHE_MAX):
+    t = fastread_runtime._tables()
+    for days in range(8000, 8000 + 3 * fastread_runtime._CACHE_MAX):
         body = avro_str("M") + zz(days) + zz(0)
         assert read(body)["enrolled_on"] == date(1970, 1, 1) + timedelta(days=days)
-    assert len(t["dates3"]) <= fastread._CACHE_MAX and len(t["dates"]) <= fastread._CACHE_MAX
+    assert len(t["dates3"]) <= fastread_runtime._CACHE_MAX and len(t["dates"]) <= fastread_runtime._CACHE_MAX
     big = avro_str("USD") + zz(1) + avro_decimal(3**300)
     compile_decoder(SCHEMAS["FxRate"].parsed)(big)
     assert all(len(k) <= 32 for c in t["decimals"].values() for k in c)
@@ -730,13 +730,14 @@ def test_confluent_unknown_id_and_unreachable_registry(registry_codec):
 # ------------------------------------------------------------------ the engine's use
 
 def test_domain_classes_cover_every_input_record():
+    fast_setters = fastread_runtime._fast_setters
     assert set(RECORD_CLASSES) <= set(DOMAIN_CLASSES) and DOMAIN_CLASSES["BillLine"] is BillLine
     for name, cls in RECORD_CLASSES.items():
         fields = [f["name"] for f in SCHEMAS[name].parsed["fields"]]
         assert [f.name for f in dataclasses.fields(cls)] == fields, name
-        assert fastread._fast_setters(cls, fields) is not None, name  # the fast construction applies
-    assert fastread._fast_setters(BillLine, ["kind", "amount"]) is not None
-    assert fastread._fast_setters(PosBill, ["bill_id"]) is None and fastread._fast_setters(dict, []) is None
+        assert fast_setters(cls, fields) is not None, name  # the fast construction applies
+    assert fast_setters(BillLine, ["kind", "amount"]) is not None
+    assert fast_setters(PosBill, ["bill_id"]) is None and fast_setters(dict, []) is None
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class WithInitVar:
@@ -750,9 +751,9 @@ def test_domain_classes_cover_every_input_record():
     def own_init(self, a):
         object.__setattr__(self, "a", a * 2)
     OwnInit.__init__ = own_init
-    assert fastread._fast_setters(WithInitVar, ["a"]) is None and fastread._fast_setters(OwnInit, ["a"]) is None
+    assert fast_setters(WithInitVar, ["a"]) is None and fast_setters(OwnInit, ["a"]) is None
     # the shortcut sets fields by name: a different Avro field order still builds the same object
-    setters = fastread._fast_setters(BillLine, ["amount", "kind"])
+    setters = fast_setters(BillLine, ["amount", "kind"])
     line = object.__new__(BillLine)
     setters[0](line, Decimal("1.5"))
     setters[1](line, "FOOD")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import catalog, fastwrite
+from schemas import catalog, fastwrite, fastwrite_runtime
 from schemas.codec import Codec, EncodeError
 from schemas.fastwrite import UnsupportedSchema, compile_encoder
 
@@ -217,7 +217,7 @@ def test_dates_far_apart_and_cache_bound():
         rec = _point_entry(lot_expires_on=d + timedelta(days=i), business_date=d + timedelta(days=i // 2))
         assert enc(rec) == fastavro_body(s.parsed, rec)
     assert rec["lot_expires_on"].year == 2099
-    assert all(len(c) <= c.MAX for c in fastwrite._tables()["dates"].values())
+    assert all(len(c) <= c.MAX for c in fastwrite_runtime._tables()["dates"].values())
     for extreme in (date(1, 1, 1), date(9999, 12, 31)):
         rec = _point_entry(lot_expires_on=extreme)
         assert enc(rec) == fastavro_body(s.parsed, rec)
