@@ -2,9 +2,10 @@
 
 Per batch: consume up to N messages from the input topics (one consumer group, range assignment so
 partition i of every member-keyed topic lands on the same worker), apply them through the engine
-(Redis state), publish the outputs and wait for their delivery, record the positions in Redis, then
-commit the offsets. A crash anywhere replays the batch; the member scripts make the replay a no-op
-apart from re-publishing the same (deterministic) records.
+(Redis state), publish the outputs and wait for their delivery, record the positions (the
+checkpoint: streams/runtime/checkpoint.py), then commit the offsets. A crash anywhere replays the
+batch; the member scripts make the replay a no-op apart from re-publishing the same (deterministic)
+records. The worker is given its parts by streams/runtime/bootstrap.py; it builds nothing itself.
 """
 from __future__ import annotations
 
