@@ -15,6 +15,7 @@ from schemas.codec import Codec
 from streams.engine.events import to_domain
 from streams.kafka.lag import LagProbe
 from streams.redis.client import connect
+from streams.redis.keys import position_key
 from streams.redis.member_store import MemberStore
 from streams.web.member_view import member_json
 from tests.harness import Publisher, decoded, read_topic
@@ -212,7 +213,7 @@ def redis_positions(redis_url: str, group: str, tps) -> dict:
     try:
         out = {}
         for t, p in tps:
-            v = r.get(f"pos:{group}:{t}:{p}")
+            v = r.get(position_key(group, t, p))
             if v is not None:
                 out[(t, p)] = int(v)
         return out
