@@ -50,14 +50,17 @@ def held_decoder(codec: Codec) -> Callable[[str, bytes], Any]:
 
 
 def build_engine(settings: Settings, *, clock: Clock | None = None, metrics: Metrics | None = None,
-                 redis: Any = None, codec: Codec | None = None, config: ConfigFile | None = None) -> Parts:
-    """The engine over the member store in Redis (``redis``: a client to use instead of connecting)."""
+                 redis: Any = None, codec: Codec | None = None, config: ConfigFile | None = None,
+                 store: Any = None) -> Parts:
+    """The engine over the member store in Redis (``redis``: a client to use instead of connecting;
+    ``store``: another member store, e.g. one in memory, and then no Redis unless ``redis`` is given)."""
     metrics = metrics if metrics is not None else Metrics()
     codec = codec or Codec(settings.registry_url)
     config = config or ConfigFile(settings.config_path)
     fx = FxTable()
-    redis = redis if redis is not None else connect(settings.redis_url)
-    store = MemberStore(redis, held_decoder(codec), cache_size=settings.member_cache)
+    if store is None:
+        redis = redis if redis is not None else connect(settings.redis_url)
+        store = MemberStore(redis, held_decoder(codec), cache_size=settings.member_cache)
     engine = Engine(settings.topics, codec, store, config, fx, metrics, clock, changelog=settings.changelog)
     return Parts(settings, metrics, codec, fx, config, redis, store, engine)
 
