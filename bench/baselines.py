@@ -89,11 +89,10 @@ def naive_phase(b: Bench, fx, enrollments, charges) -> None:
 def preload_enrollments(b: Bench, N: Topics, enr: list[SimMessage]) -> None:
     """Apply enrollments to the naive app's Redis database with the batch engine, in this process."""
     from streams.engine.batch import Message
-    from streams.runtime.worker import Worker
+    from streams.runtime.bootstrap import build_engine
     s = Settings(bootstrap=b.bootstrap, redis_url=with_db(b.redis_url, b.db["naive"]), topics=N,
-                 group=f"{b.run_id}-naive")
-    engine = Worker(s).build()
-    engine.changelog = False
+                 group=f"{b.run_id}-naive", changelog=False)
+    engine = build_engine(s).engine
     for k in range(0, len(enr), 2000):
         engine.process([Message(N.enrollments, 0, i, m.key, m.value) for i, m in enumerate(enr[k:k + 2000], k)])
     engine.store.redis.close()

@@ -35,19 +35,17 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _worker(redis_url: str):
+def _parts(redis_url: str):
+    from streams.runtime.bootstrap import build_engine
     from streams.runtime.settings import Settings
-    from streams.runtime.worker import Worker
-    w = Worker(Settings(redis_url=redis_url))
-    w.build()
-    return w
+    return build_engine(Settings(redis_url=redis_url))
 
 
 def seed(redis_url: str, members: int, first: int = 0) -> dict:
     """Enroll ``members`` members and give each a 2026 and a 2027 lot, through Engine.process."""
     from streams.engine.batch import Message
-    w = _worker(redis_url)
-    engine, codec, t = w.engine, w.codec, w.s.topics
+    parts = _parts(redis_url)
+    engine, codec, t = parts.engine, parts.codec, parts.settings.topics
     started = time.perf_counter()
     offset = 0
     for start in range(first, first + members, SEED_BATCH):
@@ -71,9 +69,9 @@ def seed(redis_url: str, members: int, first: int = 0) -> dict:
 
 def measure(redis_url: str, as_of: date, chunk: int) -> dict:
     from streams.engine import jobs
-    w = _worker(redis_url)
-    engine = w.engine
-    redis = engine.store.redis
+    parts = _parts(redis_url)
+    engine = parts.engine
+    redis = parts.redis
     counted = {"records": 0, "bytes": 0}
 
     def publish(result) -> None:  # encoded like for Kafka, counted instead of sent

@@ -34,9 +34,9 @@ DONE = "bench:naive:done"
 MARK = "bench:naive:mark:"
 
 
-def load_fx(worker) -> None:
-    """Every FX rate published so far (to the end of each partition) into the worker's table."""
-    s = worker.s
+def load_fx(wired) -> None:
+    """Every FX rate published so far (to the end of each partition) into the engine's table."""
+    s = wired.settings
     topic = s.topics.fx
     c = make_consumer(f"{s.group}.fx", s.bootstrap, **{"enable.partition.eof": True})
     try:
@@ -49,7 +49,7 @@ def load_fx(worker) -> None:
                     if err.code() == KafkaError._PARTITION_EOF:
                         pending.discard(m.partition())
                     continue
-                worker.fx.add(to_domain(*worker.codec.decode(m.value())))
+                wired.fx.add(to_domain(*wired.codec.decode(m.value())))
     finally:
         c.close()
 
@@ -95,14 +95,14 @@ def create_app(s: Settings, engine, marks: set[int]):
 def main() -> int:
     import faust
 
-    from streams.runtime.worker import Worker
+    from streams.runtime.bootstrap import build_engine
 
     logging.basicConfig(level=os.environ.get("HARMONY_LOGLEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     s = Settings()
-    worker = Worker(s)
-    engine = worker.build()
-    load_fx(worker)
+    wired = build_engine(s)
+    engine = wired.engine
+    load_fx(wired)
     marks = {int(x) for x in os.environ.get("BENCH_NAIVE_MARKS", "").split(",") if x.strip()}
     app = create_app(s, engine, marks)
     loglevel = os.environ.get("HARMONY_LOGLEVEL", "warning").lower()

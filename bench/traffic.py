@@ -82,9 +82,8 @@ def totals(b: Bench, E: Topics) -> dict[str, int]:
 
 
 def positions(b: Bench, r, group: str, targets: dict[str, int]) -> dict[str, int]:
-    from streams.runtime.settings import Settings
-    s = Settings(group=group)
-    keys = [(t, s.position_key(t, p)) for t in targets for p in range(b.a.partitions)]
+    from streams.redis.keys import position_key
+    keys = [(t, position_key(group, t, p)) for t in targets for p in range(b.a.partitions)]
     values = r.mget([k for _, k in keys])
     done: Counter = Counter()
     for (t, _), v in zip(keys, values):

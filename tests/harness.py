@@ -8,8 +8,9 @@ from schemas.codec import Codec
 from schemas.jsonio import from_json
 from streams.kafka.clients import make_consumer, make_producer
 from streams.kafka.lag import wait_until_caught_up
+from streams.runtime.bootstrap import build_worker
 from streams.runtime.settings import Settings
-from streams.runtime.worker import Worker, fx_reader_group
+from streams.runtime.worker import fx_reader_group
 
 RECORDS = {"postings": "FolioPosting", "bills": "PosBill", "fx": "FxRate", "enrollments": "MemberEnrollment",
            "redemptions": "RedemptionRequest"}
@@ -28,7 +29,7 @@ class RunningWorker:
 
     def __init__(self, settings: Settings, clock=None):
         self.settings = settings
-        self.worker = Worker(settings, clock=clock)
+        self.worker = build_worker(settings, clock=clock)
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None

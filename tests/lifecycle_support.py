@@ -3,7 +3,7 @@
 ``LifecycleEnv`` gives a module its own topic prefix, consumer group and Redis database (FLUSHDB at
 start, so the jobs' global indexes only hold this module's members), runs the batch loop
 (``tests.harness.RunningWorker``) and runs the jobs the way `harmony close-year` / `harmony expire`
-do (``streams.runtime.app.run_job`` on a separately built Worker, publishing through its job publisher).
+do (``streams.runtime.app.run_job`` on a JobRunner from ``streams.runtime.bootstrap.build_jobs``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from streams.kafka.admin import create_topics
 from streams.kafka.clients import make_consumer
 from streams.kafka.topics import Topics
 from streams.runtime.app import run_job
-from streams.runtime.worker import Worker
+from streams.runtime.bootstrap import build_jobs
 from streams.web.member_view import member_json
 from tests.harness import Publisher, RunningWorker, settings_for, wait_processed
 
@@ -111,16 +111,14 @@ class LifecycleEnv:
         create_topics(self.bootstrap, self.topics)
         self.pub = Publisher(self.bootstrap, self.topics)
         self.running = RunningWorker(self.settings, clock=self.clock).__enter__()
-        self.jobs = Worker(self.settings, clock=self.clock)  # what the CLI builds for close-year / expire
-        self.jobs.build()
+        self.jobs = build_jobs(self.settings, clock=self.clock)  # what the CLI builds for close-year / expire
         return self
 
     def __exit__(self, *exc) -> None:
         try:
             self.running.stop()
         finally:
-            if getattr(self.jobs, "_job_publisher", None) is not None:
-                self.jobs._job_publisher.close()
+            self.jobs.close()
             self.redis.close()
             # let the Kafka clients go before the broker does (the env is not used after close)
             self.jobs = self.pub = self.running = None  # type: ignore[assignment]  # closed: not used again

@@ -86,11 +86,11 @@ def run_plain_worker(s) -> int:
     """The batch loop alone (no web server, no timers): for benchmarks and fault-injection tests."""
     import threading
 
-    from streams.runtime.worker import Worker
+    from streams.runtime.bootstrap import build_worker
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Worker(s).run(stop)
+    build_worker(s).run(stop)
     return 0
 
 

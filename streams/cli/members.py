@@ -9,16 +9,18 @@ from streams.cli.common import settings
 
 
 def _engine():
-    from streams.runtime.worker import Worker
-    w = Worker(settings())
-    w.build()
-    return w
+    from streams.runtime.bootstrap import build_engine
+    return build_engine(settings())
+
+
+def _jobs():
+    from streams.runtime.bootstrap import build_jobs
+    return build_jobs(settings())
 
 
 def cmd_member_show(args) -> int:
     from streams.web.member_view import member_json, member_text
-    w = _engine()
-    view = member_json(w.engine.store, args.member_id, ledger=args.entries)
+    view = member_json(_engine().store, args.member_id, ledger=args.entries)
     if view is None:
         print(f"unknown member {args.member_id}", file=sys.stderr)
         return 1
@@ -28,7 +30,11 @@ def cmd_member_show(args) -> int:
 
 def cmd_close_year(args) -> int:
     from streams.runtime.app import run_job
-    report = run_job(_engine(), {"job": "close-year", "year": args.year})
+    jobs = _jobs()
+    try:
+        report = run_job(jobs, {"job": "close-year", "year": args.year})
+    finally:
+        jobs.close()
     print(json.dumps(report))
     return 0
 
@@ -37,7 +43,11 @@ def cmd_expire(args) -> int:
     from processors.validity import jst_date
     from streams.runtime.app import run_job
     as_of = args.as_of or jst_date(_now()).isoformat()  # the JST date, whatever the host's zone
-    report = run_job(_engine(), {"job": "expire", "as_of": as_of})
+    jobs = _jobs()
+    try:
+        report = run_job(jobs, {"job": "expire", "as_of": as_of})
+    finally:
+        jobs.close()
     print(json.dumps(report))
     return 0
 

@@ -72,7 +72,8 @@ class BatchResult:
 
 class Engine:
     def __init__(self, topics: Topics, codec: Codec, store: MemberStore, config_source: Callable,
-                 fx: FxTable, metrics: Metrics, clock: Callable[[], datetime] | None = None):
+                 fx: FxTable, metrics: Metrics, clock: Callable[[], datetime] | None = None,
+                 changelog: bool = True):
         self.topics = topics
         self.codec = codec
         self.store = store
@@ -84,7 +85,7 @@ class Engine:
         self.record_names = {topics.postings: "FolioPosting", topics.bills: "PosBill", topics.fx: "FxRate",
                              topics.enrollments: "MemberEnrollment", topics.redemptions: "RedemptionRequest",
                              topics.adjustments: "PointAdjustment", topics.claims: "ChargeClaim"}
-        self.changelog = True  # publish member state to the changelog topic (rebuild after losing Redis)
+        self.changelog = changelog  # publish member state to the changelog topic (rebuild after losing Redis)
         self.kinds = {topics.postings: "charge", topics.bills: "charge", topics.enrollments: "enroll",
                       topics.redemptions: "redeem", topics.adjustments: "adjust", topics.claims: "claim"}
         self._kept = None  # charges without member id kept for claims (streams/redis/kept_charges.py), on first use

@@ -69,12 +69,11 @@ class Scripts:
         self.redis = redis
         self.read = Lua(redis, _lua("read_member.lua"))
         self.apply = Lua(redis, _lua("apply_member.lua"))
-        self.position = Lua(redis, _lua("advance_position.lua"))
         self.load()
         Batch.on_noscript.append(self.load)
 
     def load(self) -> None:
-        for script in (self.read, self.apply, self.position):
+        for script in (self.read, self.apply):
             script.load()
 
 

@@ -13,19 +13,18 @@ import logging
 import tempfile
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import faust
 from mode import Service
 
 from processors.model import JST
 from processors.validity import jst_date
-from streams.engine import jobs
 from streams.kafka.clients import kafka_config
 from streams.runtime.faust_auth import faust_credentials
-from streams.runtime.held_metrics import record_job_run
+from streams.runtime.host import Host
+from streams.runtime.job_runner import JobRunner
 from streams.runtime.settings import Settings
-from streams.runtime.worker import Worker
 from streams.web.member_view import member_json
 
 log = logging.getLogger(__name__)
@@ -36,11 +35,12 @@ def faust_broker(bootstrap: str) -> str:
 
 
 class EngineThread(Service):
-    """Runs the batch loop in a thread; restarts it (with back-off) if it ever dies."""
+    """Builds the worker (bootstrap) and runs the batch loop in a thread; retries both (with back-off)
+    if they fail (Redis not reachable yet, the loop died)."""
 
-    def __init__(self, worker: Worker, **kwargs):
+    def __init__(self, host: Host, **kwargs):
         super().__init__(**kwargs)
-        self.worker = worker
+        self.host = host
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -48,10 +48,14 @@ class EngineThread(Service):
         delay = 1.0
         while not self.stop_event.is_set():
             try:
-                self.worker.run(self.stop_event)
+                self.host.build().run(self.stop_event)
                 return
             except Exception as exc:  # noqa: BLE001 - logged, retried
-                self.worker.last_error = f"{type(exc).__name__}: {exc}"
+                error = f"{type(exc).__name__}: {exc}"
+                if self.host.worker is not None:
+                    self.host.worker.last_error = error
+                else:
+                    self.host.last_error = error
                 log.exception("engine loop stopped; restarting in %.0f s", delay)
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 30.0)
@@ -66,22 +70,12 @@ class EngineThread(Service):
             await asyncio.get_running_loop().run_in_executor(None, self.thread.join, 30)
 
 
-def run_job(worker: Worker, job: dict) -> dict:
+def run_job(jobs: JobRunner, job: dict) -> dict:
     """Run a job request ({"job": "close-year", "year": 2026} or {"job": "expire", "as_of": "2029-02-01"})."""
-    engine = worker.engine or worker.build()
-    publish = worker.job_publisher()
-    if job.get("job") == "close-year":
-        report = jobs.close_year(engine, int(job["year"]), publish)
-    elif job.get("job") == "expire":
-        report = jobs.expire(engine, date.fromisoformat(job["as_of"]), publish)
-    else:
-        raise ValueError(f"unknown job {job!r}")
-    record_job_run(engine.store.redis, job, report.as_dict())  # harmony_job_last_* metrics
-    log.info("job done: %s", report.as_dict())
-    return report.as_dict()
+    return jobs(job)
 
 
-def create_app(settings: Settings, worker: Worker) -> faust.App:
+def create_app(settings: Settings, host: Host) -> faust.App:
     app = faust.App(
         f"{settings.group}-app", broker=faust_broker(settings.bootstrap), store="memory://",
         # the KAFKA_CONFIG_* security settings, as for every confluent-kafka client (streams/runtime/faust_auth.py)
@@ -91,7 +85,7 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
         broker_heartbeat_interval=2, consumer_auto_offset_reset="latest", topic_partitions=1,
     )
     jobs_topic = app.topic(settings.topics.jobs, value_serializer="json", partitions=1)
-    engine_thread = EngineThread(worker, loop=None)
+    engine_thread = EngineThread(host, loop=None)
 
     @app.service
     class _Engine(Service):  # registered so faust starts/stops the engine thread with the app
@@ -105,7 +99,8 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
     async def run_jobs(stream):
         async for job in stream:
             try:
-                await asyncio.get_running_loop().run_in_executor(None, run_job, worker, job)
+                worker = await host.started()
+                await asyncio.get_running_loop().run_in_executor(None, run_job, worker.jobs, job)
             except Exception:  # noqa: BLE001 - a bad job request never stops the worker
                 log.exception("job %r failed", job)
 
@@ -119,7 +114,7 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
 
     @app.page("/members/{member_id}")
     async def member(web, request, member_id: str):
-        store = await _store(worker)
+        store = (await host.started()).parts.store
         view = await asyncio.get_running_loop().run_in_executor(None, member_json, store, member_id)
         if view is None:
             return web.json({"error": f"unknown member {member_id}"}, status=404)
@@ -127,7 +122,7 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
 
     @app.page("/members/{member_id}/ledger")
     async def ledger(web, request, member_id: str):
-        store = await _store(worker)
+        store = (await host.started()).parts.store
         try:
             offset, limit = ledger_page(request.query)
         except ValueError as exc:
@@ -143,22 +138,22 @@ def create_app(settings: Settings, worker: Worker) -> faust.App:
 
     @app.page("/health")
     async def health(web, request):
-        checks = await asyncio.get_running_loop().run_in_executor(None, _health, worker)
+        checks = await asyncio.get_running_loop().run_in_executor(None, _health, host)
         ok = all(v == "ok" for v in checks.values())
         return web.json({"status": "ok" if ok else "unavailable", **checks}, status=200 if ok else 503)
 
     @app.page("/metrics")
     async def metrics(web, request):
-        worker.metrics.clear("harmony_config_version_info")
-        worker.metrics.set("harmony_config_version_info", 1, version=worker.config().version)
-        text = await asyncio.get_running_loop().run_in_executor(None, worker.metrics.render)  # reads Redis
+        host.metrics.clear("harmony_config_version_info")
+        host.metrics.set("harmony_config_version_info", 1, version=host.config().version)
+        text = await asyncio.get_running_loop().run_in_executor(None, host.metrics.render)  # reads Redis
         return web.text(text, content_type="text/plain")
 
     from streams.web.reports import register as register_reports  # GET /reports/liability (office role)
-    register_reports(app, worker)
+    register_reports(app, host)
 
     from streams.web.office_api import install as install_office
-    install_office(app, worker, settings)  # authentication, adjustments/claims, OpenAPI, /office/ console
+    install_office(app, host, settings)  # authentication, adjustments/claims, OpenAPI, /office/ console
     app.harmony_engine_thread = engine_thread  # type: ignore[attr-defined]
     return app
 
@@ -176,31 +171,28 @@ def ledger_page(query) -> tuple[int, int]:
     return out[0], out[1]
 
 
-async def _store(worker: Worker):
-    while worker.engine is None:
-        await asyncio.sleep(0.05)
-    return worker.engine.store
-
-
-def _health(worker: Worker) -> dict:
+def _health(host: Host) -> dict:
     checks = {}
+    worker = host.worker
     try:
-        if worker.redis is None:
+        if worker is None:
             checks["redis"] = "error: engine starting"
         else:
-            worker.redis.ping()
+            worker.parts.redis.ping()
             checks["redis"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["redis"] = f"error: {exc}"
-    checks["kafka"] = "ok" if worker.ready.is_set() and worker.last_error is None else \
-        f"error: {worker.last_error or 'engine not consuming yet'}"
+    if worker is not None and worker.ready.is_set() and worker.last_error is None:
+        checks["kafka"] = "ok"
+    else:
+        last_error = worker.last_error if worker is not None else host.last_error
+        checks["kafka"] = f"error: {last_error or 'engine not consuming yet'}"
     return checks
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
     """Run the worker until SIGINT/SIGTERM."""
-    worker = Worker(settings)
-    app = create_app(settings, worker)
+    app = create_app(settings, Host(settings))
     fw = faust.Worker(app, loglevel=loglevel, quiet=True)
     if not fw.stdout.isatty():  # faust's spinner writes cursor-control codes even into a file or a pipe
         fw.spinner = None

@@ -23,6 +23,7 @@ from streams.kafka.lag import true_end_offsets
 from streams.redis.batch import Batch
 from streams.redis.client import connect
 from streams.redis.kept_charges import restore as restore_kept
+from streams.redis.keys import position_key
 from streams.redis.member_store import LEDGER_KEEP, member_keys
 from streams.runtime.fx_reader import HISTORY_KEY as FX_HISTORY
 
@@ -118,7 +119,7 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
                 stats["kept charges and claims"] += 1
             elif kind == "p":
                 group, topic, partition = rest.split("|")
-                key = f"pos:{group}:{topic}:{partition}"
+                key = position_key(group, topic, partition)
                 b.add(key, lambda p, k=key, v=int(value): p.set(k, v))
                 stats["positions"] += 1
         b.execute()

@@ -78,6 +78,3 @@ class Settings(BaseSettings):
         if value == 0 or value < -1:
             raise ValueError("must be -1 or >= 1")
         return value
-
-    def position_key(self, topic: str, partition: int) -> str:
-        return f"pos:{self.group}:{topic}:{partition}"

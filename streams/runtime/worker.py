@@ -2,33 +2,29 @@
 
 Per batch: consume up to N messages from the input topics (one consumer group, range assignment so
 partition i of every member-keyed topic lands on the same worker), apply them through the engine
-(Redis state), publish the outputs and wait for their delivery, record the positions in Redis, then
-commit the offsets. A crash anywhere replays the batch; the member scripts make the replay a no-op
-apart from re-publishing the same (deterministic) records.
+(Redis state), publish the outputs and wait for their delivery, record the positions (the
+checkpoint: streams/runtime/checkpoint.py), then commit the offsets. A crash anywhere replays the
+batch; the member scripts make the replay a no-op apart from re-publishing the same (deterministic)
+records. The worker is given its parts by streams/runtime/bootstrap.py; it builds nothing itself.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
-from processors.fx import FxTable
-from schemas.codec import Codec
-from streams.engine.batch import BatchResult, Engine, Message
-from streams.engine.events import DOMAIN_CLASSES, to_domain
-from streams.kafka.clients import make_consumer
-from streams.kafka.publisher import Publisher
-from streams.redis.batch import Batch
-from streams.redis.client import connect
-from streams.redis.member_store import MemberStore
+from streams.engine.batch import BatchResult, Message
 from streams.runtime import gc_tuning
-from streams.runtime.config_file import ConfigFile
-from streams.runtime.fx_reader import FxHistory, FxReader
-from streams.runtime.metrics import Metrics
-from streams.runtime.settings import Settings
+from streams.runtime.checkpoint import Checkpoint
+from streams.runtime.fx_reader import FxReader
+from streams.runtime.job_runner import JobRunner
+from streams.runtime.parts import Parts
+from streams.runtime.ports import OutputSink
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 10 * 1024 * 1024
@@ -36,70 +32,41 @@ FX_FETCH_WAIT_MS = 500
 
 
 class Worker:
-    """Owns the clients; ``run(stop)`` loops until ``stop`` is set. Clients are created in run()."""
+    """The batch loop over parts wired by streams/runtime/bootstrap.py (``build_worker``); ``run(stop)``
+    loops until ``stop`` is set. The Kafka clients are opened in run() (``open_publisher()``,
+    ``open_consumer(group, **config)``)."""
 
-    def __init__(self, settings: Settings, metrics: Metrics | None = None, clock=None):
-        self.s = settings
-        self.metrics = metrics or Metrics()
-        self.clock = clock
-        self.fx = FxTable()
-        self.config = ConfigFile(settings.config_path)
-        self.codec = Codec(settings.registry_url)
-        self.redis = None
-        self.engine: Engine | None = None
+    def __init__(self, parts: Parts, checkpoint: Checkpoint, fx_reader: FxReader, jobs: JobRunner,
+                 open_publisher: Callable[[], OutputSink], open_consumer: Callable[..., Any],
+                 faults: FaultPoints | None = None):
+        self.parts = parts
+        self.s = parts.settings
+        self.metrics = parts.metrics
+        self.engine = parts.engine
+        self.checkpoint = checkpoint
+        self.fx_reader = fx_reader
+        self.jobs = jobs  # close-year / expire requests (the faust agent runs them beside the loop)
+        self.open_publisher = open_publisher
+        self.open_consumer = open_consumer
+        self.faults = faults or FaultPoints(None, 1)
         self.ready = threading.Event()
         self.last_error: str | None = None
-        self._assigned: set[tuple[str, int]] = set()
-        # the position this worker last read from / wrote to Redis per assigned partition (None: none there)
-        self._written: dict[tuple[str, int], int | None] = {}
-        self.faults = FaultPoints.from_env()
+        self._lag_next = 0.0  # monotonic time of the next lag gauge refresh
+        self.retry_pause = 1.0  # seconds to wait after a failed batch or FX read (Redis or Kafka down)
 
-    # ------------------------------------------------------------------ setup
-    @property
-    def built_engine(self) -> Engine:
-        """The engine ``build()`` made (run() builds it first); an error before that, not a None."""
-        if self.engine is None:
-            raise RuntimeError("Worker.build() has not run: no engine yet")
-        return self.engine
+    def _forget_members(self) -> None:
+        """Drop the member snapshots kept between batches (not needed for correctness: saves check)."""
+        self.parts.store.cache.clear()
 
-    def job_publisher(self) -> Publisher:
-        """A publisher for jobs (close-year, expiry) run beside the batch loop."""
-        if getattr(self, "_job_publisher", None) is None:
-            self._job_publisher = Publisher(self.s.bootstrap, self.metrics)
-        return self._job_publisher
-
-    def _decode_held(self, topic: str, raw: bytes):
-        name, event = self.codec.decode_domain(raw, DOMAIN_CLASSES)
-        return event if not isinstance(event, dict) else to_domain(name, event)
-
-    def build(self) -> Engine:
-        self.redis = connect(self.s.redis_url)
-        store = MemberStore(self.redis, self._decode_held, cache_size=self.s.member_cache)
-        self.engine = Engine(self.s.topics, self.codec, store, self.config, self.fx, self.metrics, self.clock)
-        self.engine.changelog = self.s.changelog
-        if not getattr(self, "_held_refresher", None):
-            from streams.runtime.held_metrics import refresher
-            self._held_refresher = refresher(lambda: self.redis, self.clock)
-            self.metrics.refreshers.append(self._held_refresher)
-        self.fx_reader = FxReader(self.s.topics.fx, self.codec, self.fx, FxHistory(self.redis), self.engine.out,
-                                  self.metrics, self.s.changelog)
-        return self.engine
-
-    def _on_assign(self, consumer, partitions):
-        """Start each partition where Redis says its effects end (Redis is the source of truth: after
-        a Redis restart that lost its last second, we replay from what it still has)."""
-        batch = Batch(self.redis)
+    # ------------------------------------------------------------------ partitions
+    def _on_assign(self, consumer, partitions) -> None:
+        """Start each partition where the position store says its effects end (Redis is the source of
+        truth: after a Redis restart that lost its last second, we replay from what it still has)."""
+        starts = self.checkpoint.assign([(tp.topic, tp.partition) for tp in partitions])
         for tp in partitions:
-            key = self.s.position_key(tp.topic, tp.partition)
-            batch.add(key, lambda p, k=key: p.get(k))
-        self._written = {}
-        for tp, pos in zip(partitions, batch.execute()):
-            # no position in Redis = none of this partition's effects are there (never applied, or
-            # lost with the AOF tail): replay from the beginning, a Kafka commit may be ahead of Redis
-            tp.offset = int(pos) if pos is not None else OFFSET_BEGINNING
-            self._written[(tp.topic, tp.partition)] = int(pos) if pos is not None else None
+            pos = starts[(tp.topic, tp.partition)]
+            tp.offset = pos if pos is not None else OFFSET_BEGINNING
         consumer.assign(partitions)
-        self._assigned = {(tp.topic, tp.partition) for tp in partitions}
         # a process that died between writing a position to Redis and committing it left the group's
         # commit behind: commit what Redis holds, or the lag (`harmony wait`) stays > 0 until new input
         known = [TopicPartition(tp.topic, tp.partition, tp.offset) for tp in partitions if tp.offset >= 0]
@@ -110,27 +77,23 @@ class Worker:
                 log.warning("commit of the Redis positions failed: %s", exc)
         log.info("assigned %d partitions", len(partitions))
 
-    def _on_revoke(self, consumer, partitions):
-        if self.engine is not None:  # the members of other partitions are another worker's now
-            self.engine.store.cache.clear()
+    def _on_revoke(self, consumer, partitions) -> None:
+        self._forget_members()  # the members of other partitions are another worker's now
         consumer.unassign()
-        self._assigned = set()
-        self._written = {}
+        self.checkpoint.revoke()
 
     # ------------------------------------------------------------------ loop
     def run(self, stop: threading.Event) -> None:
-        if self.engine is None:
-            self.build()
         s = self.s
         gc_tuning.tune(s.gc_gen0)
-        producer = Publisher(s.bootstrap, self.metrics)
-        consumer = make_consumer(s.group, s.bootstrap, **{"session.timeout.ms": s.session_timeout_ms,
-                                                          "fetch.max.bytes": 2 * MAX_MESSAGE,
-                                                          "max.partition.fetch.bytes": MAX_MESSAGE})
+        producer = self.open_publisher()
+        consumer = self.open_consumer(s.group, **{"session.timeout.ms": s.session_timeout_ms,
+                                                  "fetch.max.bytes": 2 * MAX_MESSAGE,
+                                                  "max.partition.fetch.bytes": MAX_MESSAGE})
         # rates change a few times a day: a long fetch wait costs nothing here and keeps the broker's load
         # from this consumer low (Tansu answers every fetch after the whole wait: ~50 requests/s at 20 ms)
-        fx_consumer = make_consumer(fx_reader_group(s.group), s.bootstrap,
-                                    **{"enable.partition.eof": True, "fetch.wait.max.ms": FX_FETCH_WAIT_MS})
+        fx_consumer = self.open_consumer(fx_reader_group(s.group),
+                                         **{"enable.partition.eof": True, "fetch.wait.max.ms": FX_FETCH_WAIT_MS})
         try:
             self.fx_reader.start(fx_consumer, producer)  # the history in Redis, then the topic
             # rates loaded now may be what held inputs wait for (a rate read by a process that died
@@ -145,8 +108,7 @@ class Worker:
                 self._poll_fx(fx_consumer, producer)
                 msgs = consumer.consume(s.batch_size, timeout=0.01)  # a batch is what has arrived: low latency
                 # a consumed message (no error) always has its topic, partition, offset and list of headers
-                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(),  # type: ignore[arg-type]  # set
-                                 m.headers())  # type: ignore[arg-type]  # a consumed message's headers: a list or None
+                batch = [Message(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.headers())
                          for m in msgs if not m.error()]
                 for m in msgs:
                     if (err := m.error()) and err.code() != KafkaError._PARTITION_EOF:
@@ -173,15 +135,18 @@ class Worker:
                 fx_consumer.close()
                 consumer.close()
 
-    def _apply(self, batch: list[Message], consumer, producer) -> None:
+    def _apply(self, batch: list[Message], consumer, producer: OutputSink) -> None:
+        """One batch: apply it (member state in Redis), publish its outputs and wait for their delivery,
+        then advance the positions and commit the offsets. Any failure seeks back to the batch's first
+        offsets: the batch is read and applied again (a no-op on Redis, the same records published)."""
         started = time.perf_counter()
         self.faults.point("before_apply")
         try:
             if self._rewind_if_lost(consumer, batch):
                 return
-            result = self.built_engine.process(batch)
-            if self.built_engine.changelog:  # flushed with the batch's state: rebuild resumes from here
-                result.records += self.built_engine.out.positions(self.s.group, result.positions)
+            result = self.engine.process(batch)
+            if self.engine.changelog:  # flushed with the batch's state: rebuild resumes from here
+                result.records += self.engine.out.positions(self.s.group, result.positions)
             applied = time.perf_counter()
             self.faults.point("after_apply")
             self._publish(result, producer)
@@ -192,14 +157,11 @@ class Worker:
         except Exception as exc:  # Redis down, delivery failed, a bug: replay the batch later
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("batch failed; it will be replayed")
-            self.built_engine.store.cache.clear()  # not needed for correctness (saves check): a fresh start
-            first: dict[tuple[str, int], int] = {}
-            for m in batch:
-                first.setdefault((m.topic, m.partition), m.offset)
-            for (topic, partition), offset in first.items():
-                if (topic, partition) in self._assigned:
+            self._forget_members()  # a fresh start
+            for (topic, partition), offset in _first_offsets(batch).items():
+                if (topic, partition) in self.checkpoint.assigned:
                     consumer.seek(TopicPartition(topic, partition, offset))
-            time.sleep(1.0)
+            time.sleep(self.retry_pause)
             return
         self.last_error = None
         self.metrics.inc("harmony_batches_total")
@@ -231,54 +193,30 @@ class Worker:
         lagging replica), rewind the partition to what Redis holds (the beginning when it holds none)
         and drop ``batch`` (read again later), so the lost effects are applied again, in order, before
         anything newer. True when it rewound."""
-        tps = [tp for tp, pos in self._written.items() if pos is not None and tp in self._assigned]
-        if not tps:
-            return False
-        check = Batch(self.redis)
-        for t, p in tps:
-            key = self.s.position_key(t, p)
-            check.add(key, lambda pipe, k=key: pipe.get(k))
-        lost = {}
-        for tp, have in zip(tps, check.execute()):
-            have = int(have) if have is not None else None
-            written = self._written[tp]  # not None: tps holds only written positions
-            if have is None or (written is not None and have < written):
-                lost[tp] = have
+        lost = self.checkpoint.lost()
         if not lost:
             return False
         log.error("Redis lost applied batches (position now %s): replaying from there",
-                  ", ".join(f"{t}[{p}] {self._written[(t, p)]} -> {h}" for (t, p), h in sorted(lost.items())))
-        first: dict[tuple[str, int], int] = {}
-        for m in batch:
-            first.setdefault((m.topic, m.partition), m.offset)
-        for (t, p), offset in first.items():
+                  ", ".join(f"{t}[{p}] {self.checkpoint.written[(t, p)]} -> {h}" for (t, p), h in sorted(lost.items())))
+        for (t, p), offset in _first_offsets(batch).items():
             if (t, p) not in lost:
                 consumer.seek(TopicPartition(t, p, offset))
-        self.built_engine.store.cache.clear()
+        self._forget_members()
+        self.checkpoint.rewound(lost)
         for (t, p), have in lost.items():
-            self._written[(t, p)] = have
             consumer.seek(TopicPartition(t, p, have if have is not None else OFFSET_BEGINNING))
         return True
 
-    def _publish(self, result: BatchResult, producer: Publisher) -> None:
+    def _publish(self, result: BatchResult, producer: OutputSink) -> None:
         producer(result)
-        self.built_engine.clean_released(result)
+        self.engine.clean_released(result)
 
     def _advance(self, result: BatchResult, consumer) -> None:
-        if not result.positions:
-            return
-        batch = Batch(self.redis)
-        advance = self.built_engine.store.scripts.position
-        for (topic, partition), nxt in result.positions.items():
-            key = self.s.position_key(topic, partition)
-            batch.add(key, lambda p, k=key, n=nxt: advance(keys=[k], args=[n], client=p))
-        batch.execute()
-        for tp, nxt in result.positions.items():
-            self._written[tp] = max(nxt, self._written.get(tp) or 0)
-        offsets = [TopicPartition(t, p, o) for (t, p), o in result.positions.items() if (t, p) in self._assigned]
-        if offsets:
+        """The batch is delivered: its positions to the store, then (asynchronously) to Kafka."""
+        commit = self.checkpoint.advance(result.positions)
+        if commit:
             try:
-                consumer.commit(offsets=offsets, asynchronous=True)
+                consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in commit], asynchronous=True)
             except KafkaException as exc:  # positions are in Redis; the next commit catches up
                 log.warning("offset commit failed: %s", exc)
 
@@ -289,18 +227,18 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - Redis down or delivery failed: the records are read again
             self.last_error = f"{type(exc).__name__}: {exc}"
             log.exception("FX records not applied; read again later")
-            time.sleep(1.0)
+            time.sleep(self.retry_pause)
             return
         if changed:
-            self._publish(self.built_engine.release_fx(changed), producer)
+            self._publish(self.engine.release_fx(changed), producer)
 
     def sweep(self, producer) -> None:
         """Retry what waits for FX (in case a rate raced a hold), expire unknown-member holds, and publish
         again the outputs of released holds a crash may have kept from being published."""
         try:
-            self._publish(self.built_engine.release_fx(self.fx.currencies()), producer)
-            self._publish(self.built_engine.release_unknown(), producer)
-            self._publish(self.built_engine.release_markers(), producer)
+            self._publish(self.engine.release_fx(self.parts.fx.currencies()), producer)
+            self._publish(self.engine.release_unknown(), producer)
+            self._publish(self.engine.release_markers(), producer)
         except Exception:  # noqa: BLE001 - the next sweep tries again
             log.exception("sweep failed")
 
@@ -308,10 +246,10 @@ class Worker:
         """Consumer lag gauges from the high watermarks carried by fetch responses (right on Tansu
         too, unlike ListOffsets); refreshed at most once a second."""
         now = time.monotonic()
-        if now < getattr(self, "_lag_next", 0.0):
+        if now < self._lag_next:
             return
         self._lag_next = now + 1.0
-        for topic, partition in list(self._assigned):
+        for topic, partition in list(self.checkpoint.assigned):
             try:
                 _, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
                 pos = consumer.position([TopicPartition(topic, partition)])[0].offset
@@ -344,6 +282,14 @@ class FaultPoints:
             import signal
             log.warning("fault injection: SIGKILL at %s", name)
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _first_offsets(batch: list[Message]) -> dict[tuple[str, int], int]:
+    """The first offset of each partition in ``batch`` (where a replay of the batch starts)."""
+    first: dict[tuple[str, int], int] = {}
+    for m in batch:
+        first.setdefault((m.topic, m.partition), m.offset)
+    return first
 
 
 def fx_reader_group(group: str) -> str:

@@ -34,13 +34,13 @@ def _env() -> Environment:
 
 
 class Console:
-    def __init__(self, worker, settings, book: auth.TokenBook, routes):
-        self.worker, self.settings, self.book, self.routes = worker, settings, book, routes
+    def __init__(self, host, settings, book: auth.TokenBook, routes):
+        self.host, self.settings, self.book, self.routes = host, settings, book, routes
         self.env = _env()
 
     # ------------------------------------------------------------------ sessions
     def _redis(self):
-        return self.worker.engine.store.redis
+        return self.host.redis  # the process: streams/runtime/host.py
 
     @staticmethod
     def _key(sid: str) -> str:
@@ -48,7 +48,7 @@ class Console:
 
     def session(self, request: web.Request) -> tuple[auth.Principal, str] | None:
         sid = request.cookies.get(COOKIE)
-        if not sid or self.worker.engine is None:
+        if not sid or self.host.redis is None:
             return None
         raw = self._redis().get(self._key(sid))
         if not raw:
@@ -63,8 +63,12 @@ class Console:
                                      "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline'"})
 
     async def ready(self) -> None:
-        while self.worker.engine is None:
-            await asyncio.sleep(0.05)
+        await self.host.started()
+
+    def _store(self):
+        worker = self.host.worker  # built: the handlers await ready() first
+        assert worker is not None
+        return worker.parts.store
 
     # ------------------------------------------------------------------ handlers
     async def login_form(self, request: web.Request) -> web.Response:
@@ -106,7 +110,7 @@ class Console:
         who, csrf = self._signed_in(request)
         member = request.query.get("member", "").strip()
         if member:
-            exists = await self._run(self.worker.engine.store.exists, member)
+            exists = await self._run(self._store().exists, member)
             if exists:
                 raise web.HTTPSeeOther(f"/office/members/{quote(member, safe='')}")
             return self.page("search.html", status=404, who=who.name, csrf=csrf, query=member,
@@ -121,8 +125,8 @@ class Console:
             page = int(request.query.get("page", "0"))
         except ValueError:
             page = 0
-        cfg = self.worker.config()
-        view = await self._run(console_view, self.worker.engine.store, cfg.thresholds, mid, page)
+        cfg = self.host.config()
+        view = await self._run(console_view, self._store(), cfg.thresholds, mid, page)
         if view is None:
             return self.page("search.html", status=404, who=who.name, csrf=csrf, query=mid,
                              error=f"会員 {mid} は見つかりません — no member {mid}")
@@ -177,8 +181,8 @@ class Console:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
-def install_console(web_app: web.Application, worker, settings, book: auth.TokenBook, routes) -> Console:
-    c = Console(worker, settings, book, routes)
+def install_console(web_app: web.Application, host, settings, book: auth.TokenBook, routes) -> Console:
+    c = Console(host, settings, book, routes)
     r = web_app.router
     r.add_get("/office", lambda request: _redirect("/office/"))
     r.add_get("/office/", c.index)

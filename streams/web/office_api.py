@@ -76,16 +76,15 @@ def wait_seconds() -> float:
 
 
 class OfficeRoutes:
-    def __init__(self, worker, settings):
-        self.worker = worker
+    def __init__(self, host, settings):
+        self.host = host
         self.settings = settings
         self._client: OfficeClient | None = None
 
     async def client(self) -> OfficeClient:
-        while self.worker.engine is None:
-            await asyncio.sleep(0.05)
+        parts = (await self.host.started()).parts  # the process: streams/runtime/host.py
         if self._client is None:
-            self._client = OfficeClient(self.settings, self.worker.engine.store.redis, codec=self.worker.codec)
+            self._client = OfficeClient(self.settings, parts.redis, codec=parts.codec)
         return self._client
 
     async def adjust(self, request: web.Request) -> web.Response:
@@ -133,7 +132,7 @@ class OfficeRoutes:
     def audit(self, record: dict) -> None:
         line = orjson.dumps(record, default=str)
         auth.audit_log.info(line.decode())
-        redis = self.worker.redis
+        redis = self.host.redis
         if redis is not None:
             try:
                 redis.lpush(auth.AUDIT_KEY, line)
@@ -142,11 +141,11 @@ class OfficeRoutes:
                 log.exception("audit record not stored in Redis")
 
 
-def install(app, worker, settings, book: auth.TokenBook | None = None) -> auth.TokenBook:
+def install(app, host, settings, book: auth.TokenBook | None = None) -> auth.TokenBook:
     """Authentication middleware, office routes, OpenAPI document and console on the faust web app."""
     book = book or auth.TokenBook.from_env()
     auth.check_bind(book, settings.web_host)
-    routes = OfficeRoutes(worker, settings)
+    routes = OfficeRoutes(host, settings)
     web_app = app.web.web_app
     web_app.middlewares.append(auth.middleware(book, routes.audit))
     web_app.router.add_post("/members/{member_id}/adjustments", routes.adjust)
@@ -162,6 +161,6 @@ def install(app, worker, settings, book: auth.TokenBook | None = None) -> auth.T
     except ImportError:
         pass
     from streams.web.console import install_console
-    install_console(web_app, worker, settings, book, routes)
+    install_console(web_app, host, settings, book, routes)
     log.info("office API installed (%s, up since %s)", "local mode" if book.local else "token file", started)
     return book

@@ -30,7 +30,7 @@ def set_authorizer(fn: Authorizer) -> None:
 # -----------------------------------------------------------------------------------------------------
 
 
-def register(app, worker) -> None:
+def register(app, host) -> None:
     """Add the report views to the faust app (one line in streams/runtime/app.py)."""
     from streams.reports.liability import build
 
@@ -51,7 +51,7 @@ def register(app, worker) -> None:
         if yen is not None and not _plain_decimal(yen):
             return web.json({"error": "yen_per_point must be a decimal number >= 0, e.g. 1.25"}, status=400)
         report = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: build(worker.s, as_of, yen, redis=worker.redis))
+            None, lambda: build(host.s, as_of, yen, redis=host.redis))
         return web.json(report)
 
 

@@ -9,15 +9,14 @@ from processors.model import JST
 from schemas.jsonio import from_json
 from streams.engine.batch import Message
 from streams.redis.kept_charges import charge_key
+from streams.runtime.bootstrap import build_engine
 from streams.runtime.settings import Settings
-from streams.runtime.worker import Worker
 from tests.harness import enrollment, posting
 from tests.office_support import claim
 
 
 def test_a_claim_that_loses_the_charge_at_save_time_is_already_credited(redis_url, redis_clean, unique):
-    w = Worker(Settings(redis_url=redis_url, group=unique))
-    engine = w.build()
+    engine = build_engine(Settings(redis_url=redis_url, group=unique)).engine
     t, codec = engine.topics, engine.codec
     bd = (datetime.now(JST).date() - timedelta(days=5)).isoformat()
 

@@ -86,7 +86,7 @@ def test_expiry_walks_the_index_in_chunks(env):
     env.sync()
     other_version = env.member("EX-OTHER").version
     assert env.redis.scard("idx:lots:2028-01-31") == 60
-    report = jobs.expire(env.jobs.engine, date(2028, 2, 1), env.jobs.job_publisher(), chunk=7)
+    report = jobs.expire(env.jobs.engine, date(2028, 2, 1), env.jobs.publisher(), chunk=7)
     assert report.members == 60 and report.changed == 60
     assert report.points == sum(100 * (i + 1) for i in range(60))
     assert not env.redis.exists("idx:lots:2028-01-31")

@@ -52,9 +52,8 @@ class ServedEnv(LifecycleEnv):
                 pass
             assert time.monotonic() < deadline, f"worker not healthy after 60 s: see {self.log.name}"
             time.sleep(0.2)
-        from streams.runtime.worker import Worker
-        self.jobs = Worker(self.settings)
-        self.jobs.build()
+        from streams.runtime.bootstrap import build_engine
+        self.jobs = build_engine(self.settings)
         return self
 
     def __exit__(self, *exc):

@@ -183,7 +183,7 @@ def test_concurrent_redeem_and_earn_lose_nothing(env):
     env.send("postings", posting("CC-BASE", m, "1000000"))  # 20,000
     env.sync()
     engine: Engine = env.jobs.engine
-    publish = env.jobs.job_publisher()
+    publish = env.jobs.publisher()
 
     def msg(obj, offset):
         value = engine.codec.encode("RedemptionRequest", from_json("RedemptionRequest", obj))

@@ -15,7 +15,7 @@ from schemas.jsonio import from_json
 from streams.engine.batch import Engine, Message
 from streams.kafka.topics import Topics
 from streams.redis.member_store import member_keys
-from streams.runtime.worker import Worker
+from streams.runtime.bootstrap import build_engine
 from tests.harness import enrollment, posting, settings_for
 
 _offsets = itertools.count()
@@ -26,8 +26,7 @@ def engines(redis_url, redis_clean, unique):
     topics = Topics(prefix=f"{unique}.")
 
     def engine(cache: int) -> Engine:
-        w = Worker(settings_for("127.0.0.1:9", redis_url, topics, unique, member_cache=cache))
-        return w.build()
+        return build_engine(settings_for("127.0.0.1:9", redis_url, topics, unique, member_cache=cache)).engine
 
     return engine(1000), engine(0)
 

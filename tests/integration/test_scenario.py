@@ -69,7 +69,7 @@ def test_scenario_matches_oracle_then_replay_changes_nothing(kafka_bootstrap, re
         assert {"AWAITING_ENROLLMENT", "AWAITING_FX_RATE"} <= set(held.values())
         publish(pub, sc.phase_a_late)
         wait_processed(s, timeout=120)
-        report = jobs.close_year(w.worker.engine, 2025, w.worker.job_publisher())
+        report = jobs.close_year(w.worker.engine, 2025, w.worker.jobs.publisher())
         attained = oracle.close_year(2025)
         assert report.changed == len(attained)
         oracle.apply(sc.phase_b)

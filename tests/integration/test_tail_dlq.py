@@ -50,7 +50,7 @@ def _wait_for(pred, timeout=20.0):
 
 def test_tail_decodes_every_topic(kafka_bootstrap, redis_url, redis_clean, topics, unique):
     from streams.runtime.app import run_job
-    from streams.runtime.worker import Worker
+    from streams.runtime.bootstrap import build_jobs
     s = settings_for(kafka_bootstrap, redis_url, topics, unique)
     pub = Publisher(kafka_bootstrap, topics)
     pub.send("enrollments", enrollment("OHT0001"))
@@ -67,10 +67,9 @@ def test_tail_decodes_every_topic(kafka_bootstrap, redis_url, redis_clean, topic
         pub.send("claims", claim("T-K1", "OHT0001", "T-NONE"))  # charges.claims.v1 (CHARGE_NOT_FOUND)
         pub.flush()
         wait_processed(s)
-        jobs = Worker(s)
-        jobs.build()
+        jobs = build_jobs(s)
         run_job(jobs, {"job": "close-year", "year": 2026})  # 6,000+ points: LOYAL, a status change
-        jobs.job_publisher().close()
+        jobs.close()
     skip = {topics.jobs}  # job requests go there only through the worker's faust agent
     for topic in topics.all():
         n = len(read_topic(kafka_bootstrap, topic))

@@ -107,7 +107,7 @@ def test_vectors_through_kafka(kafka_bootstrap, redis_url, redis_clean, topics, 
         wait_processed(s)
         held = checks.views(w.worker.engine.store, ["OHV00011"])["OHV00011"]["held"]
         assert [(h["source_id"], h["reason"]) for h in held] == [("P:V11", "AWAITING_FX_RATE")]
-        report = jobs.close_year(w.worker.engine, 2025, w.worker.job_publisher())
+        report = jobs.close_year(w.worker.engine, 2025, w.worker.jobs.publisher())
         assert report.changed == 2
         pub.send("fx", fx_rate("EUR", "2026-03-10", "152.30"))
         for n in (12, 13):

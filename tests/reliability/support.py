@@ -16,6 +16,7 @@ from streams.devstack.process import start_in_own_session, stop_child, tail
 from streams.engine.events import to_domain
 from streams.kafka.lag import LagProbe
 from streams.redis.client import connect
+from streams.redis.keys import position_key
 from streams.redis.member_store import MemberStore
 from streams.web.member_view import member_json
 from tests.harness import Publisher, decoded, read_topic
@@ -204,7 +205,7 @@ def redis_positions(redis_url: str, group: str, tps) -> dict:
     try:
         out = {}
         for t, p in tps:
-            v = r.get(f"pos:{group}:{t}:{p}")
+            v = r.get(position_key(group, t, p))
             if v is not None:
                 out[(t, p)] = int(v)
         return out

@@ -10,6 +10,7 @@ from schemas.codec import Codec
 from streams.kafka.clients import make_consumer
 from streams.kafka.lag import committed_offsets
 from streams.redis.client import connect
+from streams.redis.keys import position_key
 from streams.redis.member_store import member_keys
 from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for, wait_processed
 
@@ -73,7 +74,7 @@ def test_duplicates_and_group_reset_change_nothing(kafka_bootstrap, clean_redis_
 
     # (2) the group reset: Redis positions deleted AND Kafka offsets back to 0
     r = connect(clean_redis_url)
-    deleted = sum(r.delete(f"pos:{unique}:{t}:{p}") for t, p in support.end_offsets(kafka_bootstrap, topics))
+    deleted = sum(r.delete(position_key(unique, t, p)) for t, p in support.end_offsets(kafka_bootstrap, topics))
     r.close()
     assert deleted
     _reset_kafka_offsets(kafka_bootstrap, unique, topics)

@@ -6,6 +6,7 @@ import argparse
 import os
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 
@@ -29,8 +30,8 @@ def test_expire_without_as_of_uses_the_jst_date(monkeypatch, host_zone_utc, caps
     jobs = []
     # 31 January 2031, 15:30 UTC = 1 February 2031, 00:30 JST: the lot of 2027 is expired in Japan
     monkeypatch.setattr(cli, "_now", lambda: datetime(2031, 1, 31, 15, 30, tzinfo=UTC), raising=False)
-    monkeypatch.setattr(cli, "_engine", lambda: None)
+    monkeypatch.setattr(cli, "_jobs", lambda: SimpleNamespace(close=lambda: None))  # no Redis, no Kafka
     import streams.runtime.app
-    monkeypatch.setattr(streams.runtime.app, "run_job", lambda engine, job: jobs.append(job) or {"job": "x"})
+    monkeypatch.setattr(streams.runtime.app, "run_job", lambda runner, job: jobs.append(job) or {"job": "x"})
     assert cli.cmd_expire(argparse.Namespace(as_of=None)) == 0
     assert jobs == [{"job": "expire", "as_of": "2031-02-01"}]

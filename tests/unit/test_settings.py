@@ -45,7 +45,6 @@ def test_defaults():
     assert (s.session_timeout_ms, s.changelog, s.member_cache, s.gc_gen0, s.sweep_seconds) == (
         10000, True, 0, 50000, 30.0)
     assert (s.partitions, s.replication_factor, s.connect_timeout, s.api_wait_seconds) == (6, -1, 20.0, 10.0)
-    assert s.position_key("t", 3) == "pos:harmony-engine:t:3"
 
 
 def test_environment(monkeypatch, tmp_path):
