@@ -1,6 +1,7 @@
 """Decoded Avro records -> the domain records of ``processors.model``."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
@@ -46,3 +47,14 @@ def fingerprint(value: bytes) -> str:
 
 def has_member(member_id: str | None) -> bool:
     return bool(member_id and member_id.strip())
+
+
+def corrected_id(ev) -> str | None:
+    """The source id a memberless correction or void points at (a claimed charge's owner takes it)."""
+    if isinstance(ev, FolioPosting):
+        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount < 0 else None
+    return f"B:{ev.voids_bill_id}" if getattr(ev, "voids_bill_id", None) else None
+
+
+def with_member(ev, member_id: str):
+    return dataclasses.replace(ev, member_id=member_id)

@@ -17,7 +17,6 @@ Memory per kept charge: see README ("Missing-points claims").
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
 from time import time as time_now
@@ -25,26 +24,17 @@ from typing import Any
 
 import orjson
 
-from processors.model import JST, FolioPosting
+from processors.model import JST
 from processors.office_model import KeptCharge
-from streams.engine.events import fingerprint
+from streams.engine.events import corrected_id, fingerprint
 from streams.redis.batch import Batch
-
-
-def charge_key(sid: str) -> str:
-    return "kc:{" + sid + "}"
+from streams.redis.keys import charge_key
 
 
 def window_end(business_date: date, window_days: int) -> datetime:
     """The last instant a charge of ``business_date`` is kept: end of the window's last day, JST,
     plus one day so a late claim is told CLAIM_WINDOW_PASSED rather than CHARGE_NOT_FOUND."""
     return datetime.combine(business_date + timedelta(days=window_days + 1), time(23, 59, 59), tzinfo=JST)
-
-
-def corrected_id(ev) -> str | None:
-    if isinstance(ev, FolioPosting):
-        return f"P:{ev.corrects_posting_id}" if ev.corrects_posting_id and ev.amount < 0 else None
-    return f"B:{ev.voids_bill_id}" if getattr(ev, "voids_bill_id", None) else None
 
 
 class KeptCharges:
@@ -138,6 +128,3 @@ def restore(batch: Batch, kind: str, rest: str, value: bytes | None) -> bool:
         batch.add(key, lambda p, k=key, v=value: p.set(k, v))
     return True
 
-
-def with_member(ev, member_id: str):
-    return dataclasses.replace(ev, member_id=member_id)

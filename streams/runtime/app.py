@@ -76,7 +76,7 @@ def run_job(worker: Worker, job: dict) -> dict:
         report = jobs.expire(engine, date.fromisoformat(job["as_of"]), publish)
     else:
         raise ValueError(f"unknown job {job!r}")
-    record_job_run(engine.store.redis, job, report.as_dict())  # harmony_job_last_* metrics
+    record_job_run(worker.store.redis, job, report.as_dict())  # harmony_job_last_* metrics
     log.info("job done: %s", report.as_dict())
     return report.as_dict()
 

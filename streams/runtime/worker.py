@@ -74,7 +74,7 @@ class Worker:
 
     def build(self) -> Engine:
         self.redis = connect(self.s.redis_url)
-        store = MemberStore(self.redis, self._decode_held, cache_size=self.s.member_cache)
+        self.store = store = MemberStore(self.redis, self._decode_held, cache_size=self.s.member_cache)
         self.engine = Engine(self.s.topics, self.codec, store, self.config, self.fx, self.metrics, self.clock)
         self.engine.changelog = self.s.changelog
         if not getattr(self, "_held_refresher", None):
@@ -268,7 +268,7 @@ class Worker:
         if not result.positions:
             return
         batch = Batch(self.redis)
-        advance = self.built_engine.store.scripts.position
+        advance = self.store.scripts.position
         for (topic, partition), nxt in result.positions.items():
             key = self.s.position_key(topic, partition)
             batch.add(key, lambda p, k=key, n=nxt: advance(keys=[k], args=[n], client=p))
