@@ -18,23 +18,16 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from time import time as time_now
 from typing import Any
 
 import orjson
 
-from processors.model import JST
 from processors.office_model import KeptCharge
-from streams.engine.events import corrected_id, fingerprint
+from streams.engine.events import corrected_id, fingerprint, window_end
 from streams.redis.batch import Batch
 from streams.redis.keys import charge_key
-
-
-def window_end(business_date: date, window_days: int) -> datetime:
-    """The last instant a charge of ``business_date`` is kept: end of the window's last day, JST,
-    plus one day so a late claim is told CLAIM_WINDOW_PASSED rather than CHARGE_NOT_FOUND."""
-    return datetime.combine(business_date + timedelta(days=window_days + 1), time(23, 59, 59), tzinfo=JST)
 
 
 class KeptCharges:
