@@ -110,8 +110,8 @@ test: setup chromium $(if $(filter kafka%,$(TEST_BROKERS)),kafka)
 	echo "=== lint -> exit $$rc in $$((SECONDS - t0)) s"; \
 	run() { local t0=$$SECONDS r=0; echo "=== pytest $$*"; $(PY) -m pytest "$$@" $(PYTEST_ARGS) || r=$$?; \
 	        echo "=== pytest $$* -> exit $$r in $$((SECONDS - t0)) s"; if [ $$rc = 0 ]; then rc=$$r; fi; }; \
-	run tests/unit; \
-	for b in $(TEST_BROKERS); do run tests --ignore=tests/unit --broker=$$b; done; \
+	run tests/unit tests/contract; \
+	for b in $(TEST_BROKERS); do run tests --ignore=tests/unit --ignore=tests/contract --broker=$$b; done; \
 	if [ -n "$(PYTEST_RC_FILE)" ]; then echo $$rc > "$(PYTEST_RC_FILE)"; fi; \
 	exit $$rc
 

@@ -92,10 +92,11 @@ def preload_enrollments(b: Bench, N: Topics, enr: list[SimMessage]) -> None:
     from streams.runtime.bootstrap import build_engine
     s = Settings(bootstrap=b.bootstrap, redis_url=with_db(b.redis_url, b.db["naive"]), topics=N,
                  group=f"{b.run_id}-naive", changelog=False)
-    engine = build_engine(s).engine
+    parts = build_engine(s)
+    engine = parts.engine
     for k in range(0, len(enr), 2000):
         engine.process([Message(N.enrollments, 0, i, m.key, m.value) for i, m in enumerate(enr[k:k + 2000], k)])
-    engine.store.redis.close()
+    parts.redis.close()
 
 
 def _wait_mark(r, key: str, timeout: float, child: Child) -> float:

@@ -1,16 +1,16 @@
-"""The batch engine: a batch of input messages in, member state applied in Redis, output records out.
+"""The batch engine: a batch of input messages in, member state applied in the store, output records out.
 
-Independent of the Kafka client (the worker feeds it); one batch costs two pipelined Redis round
-trips: load every member of the batch (one script call each), then compare-and-set each changed
-member (one script call each). A member that changed meanwhile (another worker, a job) is reloaded
-and decided again, so nothing is lost or applied twice.
+Independent of the Kafka client (the worker feeds it) and of Redis: it talks to the ports of
+streams/engine/ports.py. A batch loads every member of the batch at once (``load_many``: one
+pipelined Redis round trip), then compare-and-sets the changed members at once (``save_many``: one
+more). A member that changed meanwhile (another worker, a job) is reloaded and decided again, so
+nothing is lost or applied twice.
 """
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,59 +19,22 @@ import orjson
 from processors.earning import assess_bill, assess_posting
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import FolioPosting, Reason, original_source_id
+from processors.model import FolioPosting, Reason
 from processors.outcomes import Decision, Effects
 from schemas.codec import Codec, DecodeError
-from streams.engine import office
+from streams.engine import office, releases
 from streams.engine.events import DOMAIN_CLASSES, InvalidEvent, fingerprint, has_member
-from streams.engine.outputs import OutputBuilder, OutRecord
-from streams.kafka.topics import Topics
-from streams.redis.batch import Batch
-from streams.redis.member_snapshot import StoredSnapshot
-from streams.redis.member_store import MemberStore, member_keys
-from streams.runtime.metrics import Metrics
+from streams.engine.messages import BatchResult, Item, Message, needs_original, wanted
+from streams.engine.outputs import OutputBuilder
+from streams.engine.ports import KeptCharges, MemberStore, Metrics, Snapshot
 
 log = logging.getLogger(__name__)
 MAX_CAS_ROUNDS = 10
-CLOSED_YEARS = "jobs:closed-years"  # the years close-year has run for (set before it walks the members)
-
-
-@dataclass(slots=True)
-class Message:
-    """The parts of a Kafka message the engine reads."""
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: list | None = None  # the message's headers (a replayed dead letter carries harmony.replay.*)
-
-
-@dataclass(slots=True)
-class Item:
-    kind: str  # enroll, charge, redeem
-    event: Any
-    topic: str
-    raw: bytes
-    fp: str
-    kept: Any = None  # a claim: (KeptCharge | None, claimed by another claim)
-
-
-@dataclass
-class BatchResult:
-    records: list[OutRecord] = field(default_factory=list)
-    positions: dict[tuple[str, int], int] = field(default_factory=dict)  # next offset per partition
-    members: int = 0
-    cas_retries: int = 0
-    outcomes: Counter = field(default_factory=Counter)  # (outcome, reason) -> decisions
-    released: list[tuple[str, str]] = field(default_factory=list)  # (member, source id) markers to drop
-    # content fingerprint -> (topic, partition, offset, key) of the batch's member inputs: the origin
-    # headers of a dead letter the member aggregate raises (a CONFLICT)
-    origins: dict[str, tuple[str, int, int, bytes | None]] = field(default_factory=dict)
+__all__ = ["BatchResult", "Engine", "Item", "Message"]  # the batch's types live in streams.engine.messages
 
 
 class Engine:
-    def __init__(self, topics: Topics, codec: Codec, store: MemberStore, config_source: Callable,
+    def __init__(self, topics: Any, codec: Codec, store: MemberStore, config_source: Callable,
                  fx: FxTable, metrics: Metrics, clock: Callable[[], datetime] | None = None,
                  changelog: bool = True):
         self.topics = topics
@@ -88,10 +51,10 @@ class Engine:
         self.changelog = changelog  # publish member state to the changelog topic (rebuild after losing Redis)
         self.kinds = {topics.postings: "charge", topics.bills: "charge", topics.enrollments: "enroll",
                       topics.redemptions: "redeem", topics.adjustments: "adjust", topics.claims: "claim"}
-        self._kept = None  # charges without member id kept for claims (streams/redis/kept_charges.py), on first use
+        self._kept: KeptCharges | None = None  # charges without member id kept for claims, on first use
 
     @property
-    def kept(self):
+    def kept(self) -> KeptCharges:
         if self._kept is None:
             self._kept = office.kept_charges(self)
         return self._kept
@@ -102,7 +65,7 @@ class Engine:
     def closed_years(self) -> frozenset[int]:
         """The years the year-end job has run for (one small set, read once per batch): a late posting
         for such a year evaluates it for its member (processors/year_end.py)."""
-        return frozenset(int(y) for y in self.store.redis.smembers(CLOSED_YEARS))
+        return self.store.index.closed_years()
 
     # ------------------------------------------------------------------ input
     def decode(self, msg: Message, result: BatchResult):
@@ -207,16 +170,16 @@ class Engine:
         cached = cached and self.store.cache.capacity > 0
         pending = dict(items)
         done: dict[str, Member] = {}
-        snapshots: dict[str, StoredSnapshot] = {}  # the store's, passed back to it
+        snapshots: dict[str, Any] = {}  # the store's bookkeeping of each member, handed back to it
         rounds = 0
         while pending:
             rounds += 1
             if rounds > MAX_CAS_ROUNDS:
                 raise RuntimeError(f"members kept changing under the engine: {sorted(pending)[:5]}")
-            wants = {mid: _wanted(its) for mid, its in pending.items()}
+            wants = {mid: wanted(its) for mid, its in pending.items()}
             if cached and rounds == 1:
                 loaded = self.store.load_many(wants, [mid for mid, its in pending.items()
-                                                      if not any(_needs_original(it) for it in its)])
+                                                      if not any(needs_original(it) for it in its)])
             else:
                 loaded = self.store.load_many(wants)
             snapshots.update(loaded.snapshots)
@@ -249,19 +212,7 @@ class Engine:
                     if self.changelog:
                         self._changelog(m, snapshots[m.member_id], items.get(m.member_id, ()), early)
                 publish_first(early)
-            if changed:
-                batch = Batch(self.store.redis)
-                for m in changed:
-                    self.store.queue_save(batch, m, snapshots[m.member_id])
-                replies = batch.execute()
-                failed = set()
-                for m, (ok, version) in zip(changed, replies):
-                    if int(ok):
-                        m.saved_version = int(version)
-                    else:
-                        failed.add(m.member_id)
-            else:
-                failed = set()
+            failed = self.store.save_many(changed, snapshots) if changed else set()
             failed |= lost
             result.cas_retries += len(failed)
             if cached:
@@ -271,7 +222,7 @@ class Engine:
                 if mid not in failed:
                     done[mid] = m
             pending = {mid: pending[mid] for mid in failed}
-        self._index(done.values())
+        releases.write_index(self, done.values())
         if cached:
             for m in done.values():
                 self.store.remember(m, snapshots[m.member_id])
@@ -284,37 +235,6 @@ class Engine:
                 self._changelog(m, snapshots[mid], items.get(mid, ()), result)
         result.members += len(done)
         return done
-
-    def _index(self, members: Iterable[Member]) -> None:
-        """Global indexes (their own keys, outside the members' slots): idempotent adds."""
-        adds: dict[str, set[str]] = defaultdict(set)
-        deadlines: dict[str, float] = {}
-        held_first: dict[str, float] = {}
-        grace = self.config_source().unknown_member_grace_hours * 3600
-        for m in members:
-            for kind, value in m.effects.index:
-                if kind == "released":
-                    adds["idx:released"].add(m.member_id)
-                elif kind == "held":  # sorted set: members that had inputs held, by first hold
-                    ts = datetime.fromisoformat(value).timestamp()
-                    held_first[m.member_id] = min(ts, held_first.get(m.member_id, ts))
-                elif kind == "unknown":
-                    deadline = datetime.fromisoformat(value).timestamp() + grace
-                    deadlines[m.member_id] = min(deadline, deadlines.get(m.member_id, deadline))
-                else:
-                    adds[f"idx:{kind}:{value}"].add(m.member_id)
-                    if kind == "lots":
-                        adds["idx:lotdates"].add(value)
-        if not adds and not deadlines and not held_first:
-            return
-        batch = Batch(self.store.redis)
-        for key, values in adds.items():
-            batch.add(key, lambda p, k=key, v=list(values): p.sadd(k, *v))
-        if deadlines:
-            batch.add("idx:unknown", lambda p: p.zadd("idx:unknown", deadlines, lt=True))
-        if held_first:
-            batch.add("idx:held", lambda p: p.zadd("idx:held", held_first, lt=True))
-        batch.execute()
 
     def _emit(self, m: Member, ctx: Context, result: BatchResult) -> None:
         eff: Effects = m.effects
@@ -340,7 +260,7 @@ class Engine:
         if m.changed or eff.moves:
             result.records.append(self.out.balance(m, ctx.now))
 
-    def _changelog(self, m: Member, snapshot: StoredSnapshot, items, result: BatchResult) -> None:
+    def _changelog(self, m: Member, snapshot: Snapshot, items, result: BatchResult) -> None:
         """Member state records for the compacted changelog topic (`harmony rebuild` reads it).
         Published for replays too, so a crash between the Redis update and the publish heals."""
         if not (m.changed or items):
@@ -350,7 +270,7 @@ class Engine:
         out = result.records
         out.append(self.out.state("m|" + mid, orjson.dumps(self.store.core_fields(m, version, snapshot))))
         sids = set(m.new_src)
-        sids.update(s for s in _wanted(list(items)) if s in m.src)
+        sids.update(s for s in wanted(list(items)) if s in m.src)
         for sid in sids:
             blob = snapshot.encoded_src.get(sid) or orjson.dumps(m.src[sid].to_dict())
             out.append(self.out.state(f"s|{mid}|{sid}", blob))
@@ -359,89 +279,15 @@ class Engine:
         for sid in m.held_del:
             out.append(self.out.state(f"h|{mid}|{sid}", None))
 
+    # ------------------------------------------------------------------ releases (streams/engine/releases.py)
     def clean_released(self, result: BatchResult) -> None:
-        """After the batch's outputs are delivered: drop the RELEASED markers they covered."""
-        if not result.released:
-            return
-        batch = Batch(self.store.redis)
-        for mid, sid in result.released:
-            key = member_keys(mid)[2]
-            batch.add(key, lambda p, k=key, s=sid: p.hdel(k, s))
-        members = list({mid for mid, _ in result.released})
-        batch.add("idx:released", lambda p: p.srem("idx:released", *members))
-        batch.execute()
-        result.released.clear()
+        releases.clean_released(self, result)
 
     def release_markers(self, result: BatchResult | None = None) -> BatchResult:
-        """Members whose released inputs may not have been published (a crash): publish again."""
-        result = result or BatchResult()
-        members = [m.decode() for m in self.store.redis.smembers("idx:released")]
-        if members:
-            done = self.run({mid: [] for mid in members}, self.context(), result)
-            empty = [mid for mid, m in done.items() if not m.released]
-            if empty:
-                self.store.redis.srem("idx:released", *empty)
-        return result
+        return releases.release_markers(self, result)
 
-    # ------------------------------------------------------------------ releases of held inputs
     def release_fx(self, currencies: Iterable[str], result: BatchResult | None = None) -> BatchResult:
-        """Retry the inputs held for an FX rate of these currencies."""
-        result = result or BatchResult()
-        for cur in currencies:
-            key = f"idx:fxwait:{cur}"
-            members = [m.decode() for m in self.store.redis.smembers(key)]
-            if not members:
-                continue
-            ctx = self.context()
-            done = self.run({mid: [] for mid in members}, ctx, result,
-                            job=lambda m, ctx=ctx, cur=cur: m.retry_held(ctx, lambda h: h.currency == cur))
-            still = [mid for mid, m in done.items()
-                     if any(held.currency == cur for held in m.held.values())]
-            gone = set(members) - set(still)
-            if gone:
-                self.store.redis.srem(key, *gone)
-        return result
+        return releases.release_fx(self, currencies, result)
 
     def release_unknown(self, result: BatchResult | None = None) -> BatchResult:
-        """Reject (UNKNOWN_MEMBER) inputs whose member did not enroll within the grace period."""
-        result = result or BatchResult()
-        ctx = self.context()
-        due = [m.decode() for m in self.store.redis.zrangebyscore("idx:unknown", "-inf", ctx.now.timestamp())]
-        if due:
-            done = self.run({mid: [] for mid in due}, ctx, result,
-                            job=lambda m: m.retry_held(ctx, lambda h: h.reason == "AWAITING_ENROLLMENT"))
-            grace = ctx.cfg.unknown_member_grace_hours * 3600
-            redis = self.store.redis
-            for mid, m in done.items():
-                waiting = [h.first_seen for h in m.held.values() if h.reason == "AWAITING_ENROLLMENT"]
-                if waiting:
-                    redis.zadd("idx:unknown", {mid: min(waiting).timestamp() + grace}, xx=True)
-                else:
-                    redis.zrem("idx:unknown", mid)
-        return result
-
-
-def _needs_original(it: Item) -> bool:
-    """Whether an input needs the record of an earlier one (a correction, void or cancellation)."""
-    ev = it.event
-    if it.kind == "charge":
-        return original_source_id(ev) is not None
-    return (it.kind == "redeem" and bool(ev.cancels_request_id)) or it.kind == "claim"
-
-
-def _wanted(items: list[Item]) -> list[str]:
-    sids = []
-    for it in items:
-        ev = it.event
-        if it.kind == "charge":
-            sids.append(ev.source_id)
-            original = original_source_id(ev)
-            if original is not None:
-                sids.append(original)
-        elif it.kind == "redeem":
-            sids.append(ev.source_id)
-            if ev.cancels_request_id:
-                sids.append("R:" + ev.cancels_request_id)
-        elif it.kind in ("adjust", "claim"):
-            sids += office.wanted(it.kind, ev)
-    return sids
+        return releases.release_unknown(self, result)

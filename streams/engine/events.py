@@ -1,10 +1,12 @@
 """Decoded Avro records -> the domain records of ``processors.model``."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from processors.model import BillLine, FolioPosting, FxRate, MemberEnrollment, PosBill, RedemptionRequest
+from processors.model import JST, BillLine, FolioPosting, FxRate, MemberEnrollment, PosBill, RedemptionRequest
 from processors.office_model import ChargeClaim, PointAdjustment
 
 RECORD_CLASSES = {
@@ -46,3 +48,13 @@ def fingerprint(value: bytes) -> str:
 
 def has_member(member_id: str | None) -> bool:
     return bool(member_id and member_id.strip())
+
+
+def with_member(ev, member_id: str):
+    return dataclasses.replace(ev, member_id=member_id)
+
+
+def window_end(business_date: date, window_days: int) -> datetime:
+    """The last instant a charge of ``business_date`` is kept for claims: end of the window's last day,
+    JST, plus one day so a late claim is told CLAIM_WINDOW_PASSED rather than CHARGE_NOT_FOUND."""
+    return datetime.combine(business_date + timedelta(days=window_days + 1), time(23, 59, 59), tzinfo=JST)

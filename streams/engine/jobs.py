@@ -1,6 +1,6 @@
 """Scheduled / on-demand jobs over many members: year-end status evaluation and point expiry.
 
-Both walk a Redis index (never every member), ``chunk`` members at a time, through the same
+Both walk an index of the store (never every member), ``chunk`` members at a time, through the same
 compare-and-set path as the earn path — so they never block it for more than one chunk and can run
 while it runs. Both are idempotent: a year is closed once per member; a lot expires once.
 """
@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from processors.validity import is_expired, jst_date
-from streams.engine.batch import CLOSED_YEARS, BatchResult, Engine
+from streams.engine.batch import Engine
+from streams.engine.messages import BatchResult
+from streams.engine.releases import LOT_DATES, lots_of
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +33,6 @@ class JobReport:
                 "seconds": round(self.seconds, 3)}
 
 
-def _scan(redis, key: str, chunk: int):
-    cursor = 0
-    while True:
-        cursor, members = redis.sscan(key, cursor, count=chunk)
-        if members:
-            yield [m.decode() for m in members]
-        if cursor == 0:
-            return
-
-
 def close_year(engine: Engine, year: int, publish: Callable[[BatchResult], None], chunk: int = 1000) -> JobReport:
     """Evaluate ``year`` for every member active in it or holding a status during it (program-rules §2).
 
@@ -52,10 +44,10 @@ def close_year(engine: Engine, year: int, publish: Callable[[BatchResult], None]
     follows the new carry-forward, in each member's aggregate."""
     report = JobReport(f"close-year {year}")
     started = time.perf_counter()
-    redis = engine.store.redis
-    redis.sadd(CLOSED_YEARS, str(year))
-    for key in (f"idx:active:{year}", f"idx:status:{year}"):
-        for members in _scan(redis, key, chunk):
+    index = engine.store.index
+    index.close_year(year)
+    for name in (f"active:{year}", f"status:{year}"):
+        for members in index.scan(name, chunk):
             ctx = engine.context()
             today = jst_date(ctx.now)
             result = BatchResult()
@@ -73,12 +65,11 @@ def expire(engine: Engine, as_of: date, publish: Callable[[BatchResult], None], 
     """Expire every lot whose validity ended before ``as_of`` (program-rules §3)."""
     report = JobReport(f"expire as of {as_of.isoformat()}")
     started = time.perf_counter()
-    redis = engine.store.redis
-    due = sorted(d for d in (date.fromisoformat(x.decode()) for x in redis.smembers("idx:lotdates"))
-                 if is_expired(d, as_of))
+    index = engine.store.index
+    due = sorted(d for d in (date.fromisoformat(x) for x in index.members(LOT_DATES)) if is_expired(d, as_of))
     for lot in due:
-        key = f"idx:lots:{lot.isoformat()}"
-        for members in _scan(redis, key, chunk):
+        name = lots_of(lot.isoformat())
+        for members in index.scan(name, chunk):
             ctx = engine.context()
             result = BatchResult()
             expired: dict[str, int] = {}
@@ -91,8 +82,8 @@ def expire(engine: Engine, as_of: date, publish: Callable[[BatchResult], None], 
             report.points += sum(expired.get(mid, 0) for mid in done)
             gone = [mid for mid, m in done.items() if not m.lots.by_expiry.get(lot)]
             if gone:
-                redis.srem(key, *gone)
-        if not redis.scard(key):
-            redis.srem("idx:lotdates", lot.isoformat())
+                index.remove(name, gone)
+        if not index.size(name):
+            index.remove(LOT_DATES, [lot.isoformat()])
     report.seconds = time.perf_counter() - started
     return report

@@ -6,31 +6,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from processors.claims import candidate_ids
+from processors.corrections import corrected_id
 from processors.office_model import AdjustmentDecision, ClaimSubject
 from processors.outcomes import Decision
 from processors.validity import jst_date
-from streams.engine.events import DOMAIN_CLASSES, fingerprint
-from streams.redis.kept_charges import KeptCharges, corrected_id, with_member
+from streams.engine.events import DOMAIN_CLASSES, fingerprint, with_member
+from streams.engine.messages import BatchResult, Item
+from streams.engine.ports import KeptCharges
 
 if TYPE_CHECKING:
-    from streams.engine.batch import BatchResult, Engine
+    from streams.engine.batch import Engine
 
 
 def kept_charges(engine: Engine) -> KeptCharges:
-    return KeptCharges(engine.store.redis, engine.topics,
-                       lambda raw: engine.codec.decode_domain(raw, DOMAIN_CLASSES)[1])
-
-
-def wanted(kind: str, ev) -> list[str]:
-    if kind == "adjust":
-        return [ev.source_id]
-    return [ev.claim_source_id, *candidate_ids(ev)]
+    return engine.store.kept_charges(engine.topics, lambda raw: engine.codec.decode_domain(raw, DOMAIN_CLASSES)[1])
 
 
 def route_memberless(engine: Engine, memberless: list, by_member: dict, ctx, result: BatchResult) -> None:
     """Memberless inputs: a correction of a claimed charge goes to the member who claimed it; every
     other charge is decided NO_MEMBER as before and kept for claims; the rest is rejected."""
-    from streams.engine.batch import Item
     if not memberless:
         return
     charges = [ev for kind, ev, _, _ in memberless if kind == "charge"]

@@ -17,36 +17,18 @@ Memory per kept charge: see README ("Missing-points claims").
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from time import time as time_now
 from typing import Any
 
 import orjson
 
-from processors.model import JST, FolioPosting, original_source_id
+from processors.corrections import corrected_id
 from processors.office_model import KeptCharge
-from streams.engine.events import fingerprint
+from streams.engine.events import fingerprint, window_end
 from streams.redis.batch import Batch
-
-
-def charge_key(sid: str) -> str:
-    return "kc:{" + sid + "}"
-
-
-def window_end(business_date: date, window_days: int) -> datetime:
-    """The last instant a charge of ``business_date`` is kept: end of the window's last day, JST,
-    plus one day so a late claim is told CLAIM_WINDOW_PASSED rather than CHARGE_NOT_FOUND."""
-    return datetime.combine(business_date + timedelta(days=window_days + 1), time(23, 59, 59), tzinfo=JST)
-
-
-def corrected_id(ev) -> str | None:
-    """The original a memberless charge corrects, for routing it to the member who claimed that
-    original: a void's bill, a PMS correction's posting when its amount is negative."""
-    if isinstance(ev, FolioPosting) and not ev.amount < 0:
-        return None
-    return original_source_id(ev)
+from streams.redis.keys import charge_key
 
 
 class KeptCharges:
@@ -140,6 +122,3 @@ def restore(batch: Batch, kind: str, rest: str, value: bytes | None) -> bool:
         batch.add(key, lambda p, k=key, v=value: p.set(k, v))
     return True
 
-
-def with_member(ev, member_id: str):
-    return dataclasses.replace(ev, member_id=member_id)

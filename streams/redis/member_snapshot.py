@@ -1,6 +1,6 @@
 """The store's own bookkeeping about a member it loaded, kept beside the domain object, never on it.
 
-``MemberStore.load_many`` returns ``LoadedMembers``: the members by id (a plain dict of
+``MemberStore.load_many`` returns ``LoadedMembers`` (streams/engine/ports.py): the members by id (a plain dict of
 ``processors.member.Member`` to every reader) and, in ``snapshots``, one ``StoredSnapshot`` per
 member. The engine passes a member's snapshot back to ``queue_save``, ``remember`` and
 ``core_fields``; the snapshot lives as long as the engine holds it (one batch).
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from processors.member import Member
 from streams.redis.member_fields import CoreWrite
 
 
@@ -21,15 +20,3 @@ class StoredSnapshot:
     written: CoreWrite | None = None
     token: str | None = None
     encoded_src: dict[str, bytes] = field(default_factory=dict)
-
-
-class LoadedMembers(dict[str, Member]):
-    """Members by id, with the store's snapshot of each in ``snapshots`` (same ids)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.snapshots: dict[str, StoredSnapshot] = {}
-
-    def add(self, m: Member, snapshot: StoredSnapshot) -> None:
-        self[m.member_id] = m
-        self.snapshots[m.member_id] = snapshot

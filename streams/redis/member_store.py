@@ -29,17 +29,16 @@ import orjson
 from processors.member import Member
 from processors.model import original_source_id
 from processors.records import HeldEvent, SourceRecord
+from streams.engine.ports import LoadedMembers
 from streams.redis.batch import Batch
+from streams.redis.kept_charges import KeptCharges
+from streams.redis.keys import member_keys
 from streams.redis.member_cache import MemberCache
 from streams.redis.member_fields import TOKEN, core_after, core_write, member_from_fields
-from streams.redis.member_snapshot import LoadedMembers, StoredSnapshot
+from streams.redis.member_index import RedisMemberIndex, drop_released
+from streams.redis.member_snapshot import StoredSnapshot
 
 LEDGER_KEEP = 100  # recent entries kept per member for the API; the full ledger is the topic
-
-
-def member_keys(member_id: str) -> tuple[str, str, str, str]:
-    tag = "{m:" + member_id + "}"
-    return tag, tag + ":src", tag + ":held", tag + ":led"
 
 
 def _lua(name: str) -> str:
@@ -78,6 +77,8 @@ class Scripts:
 
 
 class MemberStore:
+    """The engine's ``MemberStore`` port (streams/engine/ports.py) on Redis."""
+
     def __init__(self, redis, decode_held: Callable[[str, bytes], Any], ledger_keep: int = LEDGER_KEEP,
                  cache_size: int = 0):
         self.redis = redis
@@ -86,6 +87,10 @@ class MemberStore:
         self.ledger_keep = ledger_keep
         self.cache = MemberCache(cache_size)  # used only by load_many(cacheable=...) callers
         self._tokens = random.Random()  # seeded from the OS: save tokens differ between processes
+        self.index = RedisMemberIndex(redis)
+
+    def kept_charges(self, topics, decode: Callable[[bytes], Any]) -> KeptCharges:
+        return KeptCharges(self.redis, topics, decode)
 
     # ------------------------------------------------------------------ load
     def load_many(self, wants: Mapping[str, Iterable[str]], cacheable: Iterable[str] = ()) -> LoadedMembers:
@@ -184,6 +189,24 @@ class MemberStore:
         return m, StoredSnapshot(fields)
 
     # ------------------------------------------------------------------ save
+    def save_many(self, members: Iterable[Member], snapshots: Mapping[str, StoredSnapshot]) -> set[str]:
+        """Compare-and-set every member in one pipelined round trip; the ids refused. ``snapshots``
+        are the ones ``load_many`` returned with the members (each records what its save writes)."""
+        members = list(members)
+        batch = Batch(self.redis)
+        for m in members:
+            self.queue_save(batch, m, snapshots[m.member_id])
+        failed = set()
+        for m, (ok, version) in zip(members, batch.execute()):
+            if int(ok):
+                m.saved_version = int(version)
+            else:
+                failed.add(m.member_id)
+        return failed
+
+    def drop_released(self, pairs: Iterable[tuple[str, str]]) -> None:
+        drop_released(self.redis, pairs)
+
     def queue_save(self, batch: Batch, m: Member, snapshot: StoredSnapshot) -> None:
         """Queue the compare-and-set of ``m``'s changes on ``batch`` (one EVALSHA); ``snapshot`` is
         the one ``load_many`` returned with ``m`` (it records what this save writes)."""
