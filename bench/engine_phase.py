@@ -144,7 +144,7 @@ def member_key_sizes(b: Bench, r, members: int, sample: int = 1000) -> dict:
     import random
     rnd = random.Random(b.a.seed)
     ids = [member_id(rnd.randrange(members)) for _ in range(min(sample, members))]
-    from streams.redis.member_store import member_keys
+    from streams.redis.keys import member_keys
     pipe = r.pipeline(transaction=False)
     for mid in ids:
         for k in member_keys(mid):

@@ -34,7 +34,7 @@ def latency_phase(b: Bench, E: Topics, r, group: str, msgs: list[SimMessage], wo
                   rate: float) -> dict:
     """The ``latency`` section of the result (the engine phase calls it before stopping its workers)."""
     every = max(1, round(rate / 200))  # ~200 samples a second
-    from streams.redis.member_store import member_keys
+    from streams.redis.keys import member_keys
     tagged = {}
     k = 0
     for i, m in enumerate(msgs):

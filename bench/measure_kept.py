@@ -19,6 +19,7 @@ from streams.engine.events import DOMAIN_CLASSES
 from streams.kafka.topics import Topics
 from streams.redis.client import connect
 from streams.redis.kept_charges import KeptCharges
+from streams.redis.keys import KEPT_SCAN
 
 
 def _posting(i: int) -> dict:
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                     kept.keep(batch, 180, now)
                     batch = []
             used = r.info("memory")["used_memory"] - base
-            keys = [k for _, k in zip(range(1000), r.scan_iter(match="kc:*", count=1000))]
+            keys = [k for _, k in zip(range(1000), r.scan_iter(match=KEPT_SCAN, count=1000))]
             usage = sum(r.memory_usage(k) for k in keys) / len(keys)
             print(f"{kind}: {n:,} kept, Avro {size / n:.0f} B, used_memory +{used / n:.0f} B per charge, "
                   f"MEMORY USAGE {usage:.0f} B per key")

@@ -35,6 +35,7 @@ def populate(redis_url: str, bootstrap: str, topic: str, members: int, seed: int
     from schemas.codec import Codec
     from streams.kafka.clients import make_producer
     from streams.redis.client import connect
+    from streams.redis.keys import index_key, member_keys
     rng = random.Random(seed)
     r = connect(redis_url)
     codec = Codec()
@@ -74,18 +75,18 @@ def populate(redis_url: str, bootstrap: str, topic: str, members: int, seed: int
                 idx[lot].append(mid)
                 entry(mid, f"P:{i}{lot}", "EARN", p, lot, bal)
                 totals["lots"] += p
-        pipe.hset(f"{{m:{mid}}}", mapping=fields)
+        pipe.hset(member_keys(mid)[0], mapping=fields)
         if i % 5000 == 4999:
             for lot, ids in idx.items():
                 if ids:
-                    pipe.sadd(f"idx:lots:{lot}", *ids)
+                    pipe.sadd(index_key(f"lots:{lot}"), *ids)
                     ids.clear()
             pipe.execute()
             prod.poll(0)
     for lot, ids in idx.items():
         if ids:
-            pipe.sadd(f"idx:lots:{lot}", *ids)
-    pipe.sadd("idx:lotdates", *LOTS)
+            pipe.sadd(index_key(f"lots:{lot}"), *ids)
+    pipe.sadd(index_key("lotdates"), *LOTS)
     pipe.execute()
     assert prod.flush(300) == 0
     totals["redis_used_memory_mb"] = round(r.info("memory")["used_memory"] / 1e6, 1)

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from streams.kafka.topic_reader import read
+from streams.redis.keys import DLQ_REPLAYS
 
-REPLAYS_KEY = "dlq:replays"
+REPLAYS_KEY = DLQ_REPLAYS
 DEFAULT_MAX_REPLAYS = 3
 
 

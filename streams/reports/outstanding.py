@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from processors.status import program_year
-from streams.redis.member_store import member_keys
+from streams.redis.keys import MEMBER_SCAN, index_key, member_keys
 
 CHUNK = 1000
 STATUSES = ("REGULAR", "LOYAL", "EXCLUSIVE")
@@ -75,9 +75,9 @@ def _s(v) -> str:
 def outstanding(redis, as_of: date, chunk: int = CHUNK) -> Outstanding:
     out = Outstanding(as_of)
     py_field = f"S:{program_year(as_of)}"
-    dates = sorted(date.fromisoformat(_s(x)) for x in redis.smembers("idx:lotdates"))
+    dates = sorted(date.fromisoformat(_s(x)) for x in redis.smembers(index_key("lotdates")))
     for i, d in enumerate(dates):
-        key = f"idx:lots:{d.isoformat()}"
+        key = index_key(f"lots:{d.isoformat()}")
         # this lot, the status, and the earlier lots: a member is counted (members by status) at its
         # soonest lot only — a handful of lot dates (one per earn-year), so the HMGET stays small
         fields = [f"L:{d.isoformat()}", py_field] + [f"L:{e.isoformat()}" for e in dates[:i]]
@@ -120,7 +120,7 @@ def _debt(redis, out: Outstanding, chunk: int) -> None:
                 out.members_in_debt += 1
         batch.clear()
 
-    for k in redis.scan_iter(match="{m:*}", count=chunk):
+    for k in redis.scan_iter(match=MEMBER_SCAN, count=chunk):
         out.member_keys_scanned += 1
         batch.append(_s(k))
         if len(batch) >= chunk:

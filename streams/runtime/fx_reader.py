@@ -39,10 +39,11 @@ from streams.engine.batch import BatchResult
 from streams.engine.events import DOMAIN_CLASSES
 from streams.engine.outputs import OutputBuilder
 from streams.kafka.fx_key import fx_key, key_problem
+from streams.redis.keys import FX_HISTORY
 from streams.runtime.metrics import Metrics
 
 log = logging.getLogger(__name__)
-HISTORY_KEY = "{fx}:rates"
+HISTORY_KEY = FX_HISTORY
 
 
 class FxHistory:

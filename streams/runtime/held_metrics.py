@@ -20,11 +20,11 @@ from datetime import time as dtime
 from typing import Any
 
 from processors.model import JST
-from streams.redis.member_store import member_keys
+from streams.redis.keys import index_key, job_last_key, member_keys
 from streams.runtime.metrics import HELD_AGE_BUCKETS, Metrics
 
 log = logging.getLogger(__name__)
-HELD_INDEX = "idx:held"
+HELD_INDEX = index_key("held")
 REASONS = ("AWAITING_ENROLLMENT", "AWAITING_FX_RATE", "AWAITING_ORIGINAL")
 JOBS = ("close-year", "expire")
 CHUNK = 500
@@ -39,7 +39,7 @@ def record_job_run(redis, job: dict, report: dict) -> None:
     elif name == "expire":
         fields["as_of"] = str(job["as_of"])
     try:
-        redis.hset(f"jobs:last:{name}", mapping=fields)
+        redis.hset(job_last_key(name), mapping=fields)
     except Exception:  # noqa: BLE001 - a metric must never fail the job that already ran
         log.exception("could not record the %s run", name)
 
@@ -48,7 +48,7 @@ def held_summary(redis, now: datetime) -> tuple[dict[tuple[str, str], int], dict
     """(count by (reason, age bucket), oldest age in seconds by reason) over every held input."""
     counts: dict[tuple[str, str], int] = {}
     oldest: dict[str, float] = {}
-    members = {m.decode() if isinstance(m, bytes) else m for m in redis.zrange("idx:unknown", 0, -1)}
+    members = {m.decode() if isinstance(m, bytes) else m for m in redis.zrange(index_key("unknown"), 0, -1)}
     cursor = 0
     while True:
         cursor, chunk = redis.zscan(HELD_INDEX, cursor, count=CHUNK)
@@ -92,7 +92,7 @@ def refresher(redis_of: Callable[[], Any], clock: Callable[[], datetime] | None 
         now = clock() if clock else datetime.now(UTC)
         try:
             counts, oldest = held_summary(redis, now)
-            jobs = {name: redis.hgetall(f"jobs:last:{name}") for name in JOBS}
+            jobs = {name: redis.hgetall(job_last_key(name)) for name in JOBS}
         except Exception:  # noqa: BLE001 - /metrics still answers with the rest
             log.exception("held-input / job metrics not refreshed")
             return

@@ -23,9 +23,10 @@ from streams.kafka.lag import true_end_offsets
 from streams.redis.batch import Batch
 from streams.redis.client import connect
 from streams.redis.kept_charges import restore as restore_kept
-from streams.redis.keys import position_key
-from streams.redis.member_store import LEDGER_KEEP, member_keys
-from streams.runtime.fx_reader import HISTORY_KEY as FX_HISTORY
+from streams.redis.keys import CLOSED_YEARS, FX_HISTORY, MEMBER_SCAN, index_key, member_keys, position_key
+from streams.redis.member_store import LEDGER_KEEP
+
+LOTDATES, HELD, UNKNOWN = index_key("lotdates"), index_key("held"), index_key("unknown")
 
 
 class Progress:
@@ -81,7 +82,7 @@ def _read_all(bootstrap: str, topic: str, on_batch, label: str) -> int:
 
 def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
     redis = connect(settings.redis_url)
-    if not force and next(iter(redis.scan_iter(match="{m:*", count=1000)), None) is not None:
+    if not force and next(iter(redis.scan_iter(match=MEMBER_SCAN, count=1000)), None) is not None:
         raise SystemExit("harmony rebuild: Redis already holds member state (use --force to overwrite)")
     stats: defaultdict[str, float] = defaultdict(int)  # counts, and the seconds
 
@@ -157,22 +158,23 @@ def rebuild(settings, force: bool = False, grace_hours: int = 72) -> dict:
 def _index(b: Batch, mid: str, fields: dict) -> None:
     for f in fields:
         kind, _, arg = f.partition(":")
-        key = {"Q": f"idx:active:{arg}", "S": f"idx:status:{arg}", "L": f"idx:lots:{arg}"}.get(kind)
+        name = {"Q": "active", "S": "status", "L": "lots"}.get(kind)
+        key = index_key(f"{name}:{arg}") if name else None
         if key:
             b.add(key, lambda p, k=key: p.sadd(k, mid))
         if kind == "L":
-            b.add("idx:lotdates", lambda p, a=arg: p.sadd("idx:lotdates", a))
+            b.add(LOTDATES, lambda p, a=arg: p.sadd(LOTDATES, a))
         elif kind == "C":
-            b.add("jobs:closed-years", lambda p, a=arg: p.sadd("jobs:closed-years", a))
+            b.add(CLOSED_YEARS, lambda p, a=arg: p.sadd(CLOSED_YEARS, a))
 
 
 def _held_index(b: Batch, mid: str, h: dict, grace_hours: int) -> None:
     if h.get("reason") != "RELEASED" and h.get("first_seen"):  # idx:held (held-input metrics)
         first = datetime.fromisoformat(h["first_seen"]).timestamp()
-        b.add("idx:held", lambda p: p.zadd("idx:held", {mid: first}, lt=True))
+        b.add(HELD, lambda p: p.zadd(HELD, {mid: first}, lt=True))
     if h.get("reason") == "AWAITING_FX_RATE" and h.get("currency"):
-        key = f"idx:fxwait:{h['currency']}"
+        key = index_key(f"fxwait:{h['currency']}")
         b.add(key, lambda p, k=key: p.sadd(k, mid))
     elif h.get("reason") == "AWAITING_ENROLLMENT":
         deadline = datetime.fromisoformat(h["first_seen"]).timestamp() + grace_hours * 3600
-        b.add("idx:unknown", lambda p: p.zadd("idx:unknown", {mid: deadline}, lt=True))
+        b.add(UNKNOWN, lambda p: p.zadd(UNKNOWN, {mid: deadline}, lt=True))

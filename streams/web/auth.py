@@ -32,9 +32,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from streams.redis.keys import AUDIT_LOG
+
 ROLES = ("member-app", "office")
 audit_log = logging.getLogger("harmony.audit")
-AUDIT_KEY = "audit:log"  # Redis list of recent audit records (newest first), capped
+AUDIT_KEY = AUDIT_LOG  # Redis list of recent audit records (newest first), capped
 AUDIT_KEEP = 10_000
 
 

@@ -19,6 +19,7 @@ import orjson
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from streams.redis.keys import session_key
 from streams.web import auth
 from streams.web.console_view import console_view, ja_date, ja_time, pts, yen
 
@@ -44,7 +45,7 @@ class Console:
 
     @staticmethod
     def _key(sid: str) -> str:
-        return "sess:" + hashlib.sha256(sid.encode()).hexdigest()
+        return session_key(hashlib.sha256(sid.encode()).hexdigest())
 
     def session(self, request: web.Request) -> tuple[auth.Principal, str] | None:
         sid = request.cookies.get(COOKIE)

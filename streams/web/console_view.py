@@ -12,7 +12,8 @@ import orjson
 
 from processors.model import JST
 from processors.validity import jst_date
-from streams.redis.member_store import MemberStore, member_keys
+from streams.redis.keys import member_keys
+from streams.redis.member_store import MemberStore
 from streams.web.member_view import member_json
 
 WEEKDAYS = "月火水木金土日"

@@ -19,7 +19,7 @@ import orjson
 from schemas.codec import Codec
 from schemas.jsonio import from_json
 from streams.kafka.clients import make_producer
-from streams.redis.member_store import member_keys
+from streams.redis.keys import member_keys
 
 
 class OfficeClient:

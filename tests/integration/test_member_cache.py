@@ -14,7 +14,7 @@ import pytest
 from schemas.jsonio import from_json
 from streams.engine.batch import Engine, Message
 from streams.kafka.topics import Topics
-from streams.redis.member_store import member_keys
+from streams.redis.keys import member_keys
 from streams.runtime.bootstrap import build_engine
 from tests.harness import enrollment, posting, settings_for
 

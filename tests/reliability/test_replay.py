@@ -10,8 +10,7 @@ from schemas.codec import Codec
 from streams.kafka.clients import make_consumer
 from streams.kafka.lag import committed_offsets
 from streams.redis.client import connect
-from streams.redis.keys import position_key
-from streams.redis.member_store import member_keys
+from streams.redis.keys import member_keys, position_key
 from tests.harness import Publisher, RunningWorker, bill, enrollment, posting, read_topic, settings_for, wait_processed
 
 from . import model, support

@@ -134,3 +134,27 @@ def test_no_import_circle():
 def test_no_module_over_the_limit():
     long = {name: n for name, path in MODULES.items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert not long, long
+
+
+KEY_PREFIXES = ("idx:", "pos:", "jobs:", "kc:", "{m:", "sess:", "audit:", "dlq:", "{fx}")
+
+
+def test_every_redis_key_name_is_spelled_in_keys_py():
+    """streams/redis/keys.py owns the key names: no other module of the product or the bench writes one
+    as a string literal (f-strings included)."""
+    owner = ROOT / "streams" / "redis" / "keys.py"
+    bad = []
+    for name, path in MODULES.items():
+        if path == owner:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.JoinedStr):
+                first = node.values[0] if node.values else None
+                text = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            if text.startswith(KEY_PREFIXES):
+                bad.append(f"{name}:{node.lineno}: {text!r}")
+    assert not bad, bad
