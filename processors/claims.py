@@ -89,7 +89,10 @@ def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge
     n_decisions = len(m.effects.decisions)
     h = HeldEvent(sid, kept.topic, dataclasses.replace(ev, member_id=m.member_id), kept.raw, kept.fingerprint,
                   "", ctx.now, claim_id=claim.claim_id)
+    m.touched.clear()
     final = m._decide_charge(h, ctx)
+    if final:  # a closed year it counts for is evaluated again, as with the member id on it
+        m._late_posting(sid, ctx)
     # the charge's own decision is replaced by the claim's (its id P:/B: was taken by NO_MEMBER)
     mine = [d for d in m.effects.decisions[n_decisions:] if d.source_id == sid]
     m.effects.decisions[n_decisions:] = [d for d in m.effects.decisions[n_decisions:] if d.source_id != sid]
@@ -115,6 +118,7 @@ def _replay(m: Member, claim: ChargeClaim, rec: SourceRecord, topic: str, moves:
     if moves and charge is not None and outcome in ("EARNED", "EXCLUDED"):
         for e in charge.entries:
             m.effects.moves.append(PointMove(f"{m.member_id}/{sid}/{e.type}", sid, e, at, subject.hotel_code, bd))
+        m.effects.status_changes.extend(charge.status_changes)
     m.effects.decisions.append(d)
 
 

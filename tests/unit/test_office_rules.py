@@ -199,3 +199,17 @@ def test_a_redelivered_claim_still_held_replays_its_held_decision():
     claim(m, "C1", _usd_walk_in())
     again = claim(fresh(m), "C1", _usd_walk_in())
     assert (again.id, again.outcome) == ("K:C1/HELD/AWAITING_FX_RATE", "HELD") and not m.changed
+
+
+def test_a_claim_revises_a_closed_year_like_the_charge_with_its_member_id():
+    """The claimed charge counts for a year already closed (open until its status takes effect): the
+    year is evaluated again, as a late posting with the member id would; a replay repeats the id."""
+    ctx = dataclasses.replace(CTX, now=datetime(2026, 2, 10, tzinfo=JST), closed_years=frozenset({2025}))
+    m = member()
+    m.close_year(2025, CFG, date(2026, 1, 5), ctx.closed_years)
+    big = _walk_in(amount="5000000", bd=date(2025, 12, 10))
+    claim(fresh(m), "C1", big, at="2026-02-10T10:00:00+09:00", ctx=ctx)
+    assert [(s.event_id, s.new_status) for s in m.effects.status_changes] == [("M1/status/2025/r1", "EXCLUSIVE")]
+    assert m.statuses == {2026: "EXCLUSIVE"}
+    claim(fresh(m), "C1", big, at="2026-02-10T10:00:00+09:00", ctx=ctx)  # redelivery
+    assert [s.event_id for s in m.effects.status_changes] == ["M1/status/2025/r1"] and not m.changed
