@@ -88,8 +88,11 @@ def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge
     sid = kept.source_id
     n_decisions = len(m.effects.decisions)
     h = HeldEvent(sid, kept.topic, dataclasses.replace(ev, member_id=m.member_id), kept.raw, kept.fingerprint,
-                  "", ctx.now)
+                  "", ctx.now, claim_id=claim.claim_id)
+    m.touched.clear()
     final = m._decide_charge(h, ctx)
+    if final:  # a closed year it counts for is evaluated again, as with the member id on it
+        m._late_posting(sid, ctx)
     # the charge's own decision is replaced by the claim's (its id P:/B: was taken by NO_MEMBER)
     mine = [d for d in m.effects.decisions[n_decisions:] if d.source_id == sid]
     m.effects.decisions[n_decisions:] = [d for d in m.effects.decisions[n_decisions:] if d.source_id != sid]
@@ -101,23 +104,36 @@ def _decide(m: Member, claim: ChargeClaim, fp: str, topic: str, kept: KeptCharge
 
 
 def _replay(m: Member, claim: ChargeClaim, rec: SourceRecord, topic: str, moves: bool = True) -> None:
-    """The claim's decision (and, for a redelivered claim, the ledger entries of the charge)."""
+    """The claim's decision (and, for a redelivered claim, the ledger entries of the charge). A claim
+    whose charge was held and has been released since replays the charge's final decision."""
     s = json.loads(rec.detail or "{}")
     sid, at = s.get("c", ""), datetime.fromisoformat(s["t"])
     bd = datetime.fromisoformat(s["d"]).date()
     subject = ClaimSubject(s.get("h", ""), bd, at)
-    charge = m.src.get(sid) if rec.outcome in ("EARNED", "EXCLUDED") else None
+    outcome, reason = rec.outcome, rec.reason
+    charge = m.src.get(sid) if outcome in ("EARNED", "EXCLUDED", "HELD") else None
+    if outcome == "HELD" and charge is not None:
+        outcome, reason = charge.outcome, charge.reason
+    d = claim_decision(claim.claim_id, sid, s.get("tp", topic), subject, outcome, reason, charge)
+    if moves and charge is not None and outcome in ("EARNED", "EXCLUDED"):
+        for e in charge.entries:
+            m.effects.moves.append(PointMove(f"{m.member_id}/{sid}/{e.type}", sid, e, at, subject.hotel_code, bd))
+        m.effects.status_changes.extend(charge.status_changes)
+    m.effects.decisions.append(d)
+
+
+def claim_decision(claim_id: str, sid: str, topic: str, subject: object, outcome: str, reason: str | None,
+                   charge: SourceRecord | None) -> Decision:
+    """The decision of claim ``claim_id`` on charge ``sid`` (``charge``: the member's record of it once
+    decided): under the claim's id ``K:<claim_id>`` (``.../HELD/<reason>`` while held), never the
+    charge's own, which carries its NO_MEMBER decision. The same on every path (decided at once,
+    released from a hold, replayed)."""
     text = {"CHARGE_NOT_FOUND": f"no charge without member id is kept as {sid}",
             "ALREADY_CREDITED": f"{sid} was already credited to a member",
-            "CLAIM_WINDOW_PASSED": f"{sid} is older than the claim window"}.get(rec.reason or "", f"claims {sid}")
-    detail = f"claim {claim.claim_id}: {text}"
-    if charge is not None:
-        d = Decision(sid, s.get("tp", topic), subject, rec.outcome, rec.reason, detail, charge.eligible_amount_jpy,
-                     charge.fx_rate, charge.base, charge.bonus, 0, charge.nights, decision_id=claim.claim_source_id)
-        if moves:
-            for e in charge.entries:
-                m.effects.moves.append(PointMove(f"{m.member_id}/{sid}/{e.type}", sid, e, at, subject.hotel_code, bd))
-    else:
-        d = Decision(sid, s.get("tp", topic), subject, rec.outcome, rec.reason, detail,
-                     decision_id=claim.claim_source_id)
-    m.effects.decisions.append(d)
+            "CLAIM_WINDOW_PASSED": f"{sid} is older than the claim window"}.get(reason or "", f"claims {sid}")
+    detail = f"claim {claim_id}: {text}"
+    did = "K:" + claim_id
+    if charge is not None and outcome in ("EARNED", "EXCLUDED"):
+        return Decision(sid, topic, subject, outcome, reason, detail, charge.eligible_amount_jpy, charge.fx_rate,
+                        charge.base, charge.bonus, 0, charge.nights, decision_id=did)
+    return Decision(sid, topic, subject, outcome, reason, detail, decision_id=did)

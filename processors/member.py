@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import corrections, redeeming, year_end
 from . import lots as lot_ops
 from .changes import Changes
+from .claims import claim_decision
 from .config import ProgramConfig
 from .earning import assess_bill, assess_posting, bonus_points
 from .fx import JPY, FxTable, mul_exact
@@ -199,16 +200,19 @@ class Member:
         for sid in sorted(self.released_loaded):
             h, rec = self.released[sid], self.src.get(sid)
             if rec is not None:
-                self._replay_charge(sid, h.topic, h.event, rec)
+                self._replay_charge(sid, h.topic, h.event, rec, h.claim_id)
 
     def _conflict(self, topic: str, raw: bytes, sid: str) -> None:
         self.effects.dead_letters.append(
             DeadLetter(topic, raw, f"CONFLICT: {sid} was already received with other content", sid))
 
-    def _replay_charge(self, sid: str, topic: str, ev: Any, rec: SourceRecord) -> None:
-        self.effects.decisions.append(Decision(
-            sid, topic, ev, rec.outcome, rec.reason, rec.detail, rec.eligible_amount_jpy, rec.fx_rate,
-            rec.base, rec.bonus, rec.reversed, rec.nights))
+    def _replay_charge(self, sid: str, topic: str, ev: Any, rec: SourceRecord, claim_id: str | None = None) -> None:
+        if claim_id is not None:  # a claimed charge: its decision is the claim's (processors/claims.py)
+            self.effects.decisions.append(claim_decision(claim_id, sid, topic, ev, rec.outcome, rec.reason, rec))
+        else:
+            self.effects.decisions.append(Decision(
+                sid, topic, ev, rec.outcome, rec.reason, rec.detail, rec.eligible_amount_jpy, rec.fx_rate,
+                rec.base, rec.bonus, rec.reversed, rec.nights))
         for e in rec.entries:
             self.effects.moves.append(PointMove(f"{self.member_id}/{sid}/{e.type}", sid, e, _event_time(ev),
                                                 ev.hotel_code, ev.business_date))
@@ -226,16 +230,23 @@ class Member:
             self.effects.index.add(("fxwait", currency or ""))
         elif reason is Reason.AWAITING_ENROLLMENT:
             self.effects.index.add(("unknown", h.first_seen.isoformat()))
-        self.effects.decisions.append(Decision(h.source_id, h.topic, h.event, Outcome.HELD.value, reason.value))
+        if h.claim_id is not None:
+            self.effects.decisions.append(claim_decision(h.claim_id, h.source_id, h.topic, h.event,
+                                                         Outcome.HELD.value, reason.value, None))
+        else:
+            self.effects.decisions.append(Decision(h.source_id, h.topic, h.event, Outcome.HELD.value, reason.value))
         return False
 
     def _final(self, h: HeldEvent, rec: SourceRecord) -> bool:
         self._record(h.source_id, rec)
-        self._replay_charge(h.source_id, h.topic, h.event, rec)
+        self._replay_charge(h.source_id, h.topic, h.event, rec, h.claim_id)
         return True
 
     def _decide_charge(self, h: HeldEvent, ctx: Context) -> bool:
         """Decide a charge; True when final (recorded), False when (still) held."""
+        if h.claim_id is not None and h.event.member_id != self.member_id:
+            # a claimed charge read back from the store: its bytes are the kept memberless charge's
+            h = dataclasses.replace(h, event=dataclasses.replace(h.event, member_id=self.member_id))
         ev, cfg = h.event, ctx.cfg
         correction = corrections.corrected_id(ev)
         a = _assess(ev, cfg, ctx.fx, correction is not None)

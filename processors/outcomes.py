@@ -33,6 +33,14 @@ class Decision:
     nights: int = 0
     decision_id: str | None = None  # set for claim decisions (K:<claim_id>); else derived from source_id
 
+    @property
+    def id(self) -> str:
+        """The published ``decision_id``: deterministic, so a replay re-emits it. A HELD decision is
+        followed by the final one, so it is ``<id>/HELD/<reason>``; the id is the claim's
+        (``K:<claim_id>``) for a claimed charge, whose own id carries its NO_MEMBER decision."""
+        base = self.decision_id or self.source_id
+        return base if self.outcome != "HELD" else f"{base}/HELD/{self.reason}"
+
 
 @dataclass(slots=True)
 class PointMove:

@@ -146,3 +146,5 @@ class HeldEvent:
     reason: str
     first_seen: datetime
     currency: str | None = None  # for AWAITING_FX_RATE: the currency waited on
+    # a claimed charge (processors/claims.py): the claim that took it; its decisions carry the claim's ids
+    claim_id: str | None = None

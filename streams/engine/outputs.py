@@ -48,8 +48,7 @@ class OutputBuilder:
     def decision(self, member_id: str | None, d: Decision, config_version: str) -> OutRecord:
         ev = d.event
         return self._rec(self.t.decisions, "ChargeDecision", member_id or d.source_id, {
-            # a HELD decision is followed by the final one: they must not share an id
-            "decision_id": d.decision_id or (d.source_id if d.outcome != "HELD" else f"{d.source_id}/HELD/{d.reason}"),
+            "decision_id": d.id,
             "source_id": d.source_id, "source_topic": d.topic,
             "member_id": member_id, "hotel_code": ev.hotel_code, "business_date": ev.business_date,
             "outcome": d.outcome, "reason": d.reason, "detail": d.detail,

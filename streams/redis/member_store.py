@@ -180,7 +180,7 @@ class MemberStore:
             raw = base64.b64decode(h["raw"])
             sid = raw_sid.decode()
             held = HeldEvent(sid, h["topic"], self.decode_held(h["topic"], raw), raw, h["fp"], h["reason"],
-                             datetime.fromisoformat(h["first_seen"]), h.get("currency"))
+                             datetime.fromisoformat(h["first_seen"]), h.get("currency"), h.get("claim"))
             if held.reason == "RELEASED":
                 m.released[sid] = held
                 m.released_loaded.add(sid)
@@ -245,9 +245,11 @@ class MemberStore:
         return core_after(snapshot.fields, write, version, token)
 
     def held_blob(self, h: HeldEvent) -> bytes:
-        return orjson.dumps({"topic": h.topic, "fp": h.fingerprint, "reason": h.reason,
-                             "first_seen": h.first_seen.isoformat(), "currency": h.currency,
-                             "raw": base64.b64encode(h.raw).decode()})
+        blob = {"topic": h.topic, "fp": h.fingerprint, "reason": h.reason, "first_seen": h.first_seen.isoformat(),
+                "currency": h.currency, "raw": base64.b64encode(h.raw).decode()}
+        if h.claim_id is not None:  # a claimed charge: the claim whose ids its decisions carry
+            blob["claim"] = h.claim_id
+        return orjson.dumps(blob)
 
     # ------------------------------------------------------------------ reads for the API / CLI
     def recent_ledger(self, member_id: str, start: int = 0, count: int = 50) -> list[dict]:

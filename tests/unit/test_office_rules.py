@@ -10,7 +10,7 @@ from pathlib import Path
 from processors.config import ProgramConfig
 from processors.fx import FxTable
 from processors.member import Context, Member
-from processors.model import JST, FolioPosting, MemberEnrollment
+from processors.model import JST, FolioPosting, FxRate, MemberEnrollment
 from processors.office_model import ChargeClaim, KeptCharge, PointAdjustment
 from processors.outcomes import Effects
 
@@ -32,6 +32,9 @@ def member(lots=None, debt=0) -> Member:
 def fresh(m: Member) -> Member:
     m.changes.clear()
     m.new_src.clear()
+    m.held_put.clear()
+    m.held_del.clear()
+    m.released_loaded.clear()
     m.effects = Effects()
     return m
 
@@ -148,3 +151,65 @@ def test_claims_rejected_with_reasons():
     assert claim(member(), "C1", _walk_in(bd=date(2024, 12, 31)), at="2025-01-02T10:00:00+09:00",
                  ctx=dataclasses.replace(CTX, now=datetime(2025, 1, 2, 12, tzinfo=JST))).reason == "BEFORE_ENROLLMENT"
     assert claim(Member("M1"), "C1", _walk_in()).reason == "UNKNOWN_MEMBER"
+
+
+def _usd_walk_in(pid="W-9", amount="300") -> KeptCharge:
+    k = _walk_in(pid, amount)
+    return dataclasses.replace(k, event=dataclasses.replace(k.event, hotel_code="NIKKO-SAIPAN", currency="USD"))
+
+
+def _with_usd_rate(ctx=CTX) -> Context:
+    fx = FxTable()
+    fx.add(FxRate("USD", date(2026, 5, 1), Decimal("150")))
+    return dataclasses.replace(ctx, fx=fx)
+
+
+def test_a_claimed_charge_held_for_its_rate_is_decided_under_the_claims_ids():
+    """The charge's own id carries its NO_MEMBER decision: neither the claim's HELD decision nor
+    the EARNED one on release may reuse it, nor share an id with each other."""
+    m = member()
+    held = claim(m, "C1", _usd_walk_in())
+    assert (held.outcome, held.reason, held.source_id) == ("HELD", "AWAITING_FX_RATE", "P:W-9")
+    assert held.id == "K:C1/HELD/AWAITING_FX_RATE"
+    assert m.held["P:W-9"].claim_id == "C1" and not m.effects.moves
+    # as the store reads the hold back: decoded from the kept charge's bytes, without member id
+    m.held["P:W-9"] = dataclasses.replace(m.held["P:W-9"], event=_usd_walk_in().event)
+    fresh(m).retry_held(_with_usd_rate(), lambda h: h.currency == "USD")
+    [earned] = m.effects.decisions
+    assert (earned.outcome, earned.base, earned.source_id, earned.id) == ("EARNED", 900, "P:W-9", "K:C1")
+    assert earned.detail == "claim C1: claims P:W-9"
+    assert [mv.entry_id for mv in m.effects.moves] == ["M1/P:W-9/EARN"] and m.balance == 900
+    # what the claim would have said had the rate been there (the non-held path): same id, same content
+    direct = member()
+    d = claim(direct, "C1", _usd_walk_in(), ctx=_with_usd_rate())
+    assert (d.id, d.outcome, d.base, d.detail, d.eligible_amount_jpy, d.fx_rate) == \
+        (earned.id, earned.outcome, earned.base, earned.detail, earned.eligible_amount_jpy, earned.fx_rate)
+    # the released marker's republish (a crash before the outputs were surely published): same id
+    fresh(m).released_loaded.add("P:W-9")
+    m.replay_released()
+    assert [x.id for x in m.effects.decisions] == ["K:C1"]
+    # a redelivered claim after the release replays the final decision under the claim's id
+    again = claim(fresh(m), "C1", _usd_walk_in())
+    assert (again.id, again.outcome, again.base) == ("K:C1", "EARNED", 900) and not m.changed
+    assert [mv.entry_id for mv in m.effects.moves] == ["M1/P:W-9/EARN"]
+
+
+def test_a_redelivered_claim_still_held_replays_its_held_decision():
+    m = member()
+    claim(m, "C1", _usd_walk_in())
+    again = claim(fresh(m), "C1", _usd_walk_in())
+    assert (again.id, again.outcome) == ("K:C1/HELD/AWAITING_FX_RATE", "HELD") and not m.changed
+
+
+def test_a_claim_revises_a_closed_year_like_the_charge_with_its_member_id():
+    """The claimed charge counts for a year already closed (open until its status takes effect): the
+    year is evaluated again, as a late posting with the member id would; a replay repeats the id."""
+    ctx = dataclasses.replace(CTX, now=datetime(2026, 2, 10, tzinfo=JST), closed_years=frozenset({2025}))
+    m = member()
+    m.close_year(2025, CFG, date(2026, 1, 5), ctx.closed_years)
+    big = _walk_in(amount="5000000", bd=date(2025, 12, 10))
+    claim(fresh(m), "C1", big, at="2026-02-10T10:00:00+09:00", ctx=ctx)
+    assert [(s.event_id, s.new_status) for s in m.effects.status_changes] == [("M1/status/2025/r1", "EXCLUSIVE")]
+    assert m.statuses == {2026: "EXCLUSIVE"}
+    claim(fresh(m), "C1", big, at="2026-02-10T10:00:00+09:00", ctx=ctx)  # redelivery
+    assert [s.event_id for s in m.effects.status_changes] == ["M1/status/2025/r1"] and not m.changed
