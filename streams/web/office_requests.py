@@ -84,6 +84,10 @@ class OfficeClient:
                                "reason": rec.get("r"), "source_id": sid, "hotel_code": subject.get("h") or None,
                                "business_date": subject.get("d"), "base_points": 0, "bonus_points": 0, "nights": 0}
         charge = self._record(member_id, sid) if sid and rec["o"] != "REJECTED" else None
+        if charge and rec["o"] == "HELD" and charge.get("o") not in (None, "HELD"):
+            # a claim held for its charge's exchange rate: the release decided the charge (under
+            # the claim's id) without touching the claim's own record; the charge's outcome is it
+            out.update(outcome=charge["o"], reason=charge.get("r"))
         if charge:
             entries = charge.get("e") or []
             base = sum(e[1] for e in entries if e[0] == "EARN")

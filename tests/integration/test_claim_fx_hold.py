@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from processors.model import JST
 from streams.runtime.rebuild import rebuild
+from streams.web.office_requests import OfficeClient
 from tests.harness import Publisher, RunningWorker, decoded, enrollment, fx_rate, posting, settings_for, wait_processed
 from tests.office_support import claim, member_state
 
@@ -35,6 +36,8 @@ def test_claimed_charge_released_by_its_rate_keeps_the_claims_id(kafka_bootstrap
         _send(pub, s, "enrollments", [enrollment("FXM", ENROLLED)])
         _send(pub, s, "postings", [WALK_IN])
         _send(pub, s, "claims", [claim("FXC1", "FXM", "FXW-1", AT)])
+    office = OfficeClient(s, redis_clean)
+    assert office.claim_outcome("FXM", "FXC1")["outcome"] == "HELD"  # `harmony claim`, POST …/claims
     held_state = member_state(redis_clean, "FXM")
     held = held_state["held"]
     assert list(held) == [b"P:FXW-1"] and b'"claim":"FXC1"' in held[b"P:FXW-1"]
@@ -48,6 +51,8 @@ def test_claimed_charge_released_by_its_rate_keeps_the_claims_id(kafka_bootstrap
         # a replay of every input re-emits only ids already emitted, and changes nothing
         _send(pub, s, "postings", [WALK_IN])
         _send(pub, s, "claims", [claim("FXC1", "FXM", "FXW-1", AT)])
+    released = office.claim_outcome("FXM", "FXC1")
+    assert (released["outcome"], released["reason"], released["base_points"]) == ("EARNED", None, 900)
     by_id = {d["decision_id"]: d for d in decisions}
     assert sorted(by_id) == ["K:FXC1", "K:FXC1/HELD/AWAITING_FX_RATE", "P:FXW-1"]
     assert by_id["P:FXW-1"]["member_id"] is None  # the charge's own decision: NO_MEMBER
