@@ -98,11 +98,6 @@ def floor_div(a: Decimal, b: Decimal) -> int:
     return int((na * 10 ** shift) // nb) if shift >= 0 else int(na // (nb * 10 ** (-shift)))  # as in floor_int
 
 
-def floor_product(amount: Decimal, rate: Decimal) -> int:
-    """floor(amount * rate), exactly."""
-    return floor_int(mul_exact(amount, rate))
-
-
 # ---------------------------------------------------------------- rates
 
 def rate_problem(rate: FxRate) -> str | None:

@@ -245,6 +245,3 @@ class ProcessGroup(_Managed, Generic[Node]):
         self.stop()
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def log_tails(self, n: int = 20) -> str:
-        return "\n".join(f"--- {node.name} ({node.log_path}):\n{node.log_tail(n)}" for node in self.nodes)

@@ -7,7 +7,6 @@ responses), not by ListOffsets, which Tansu answers with the base offset of the 
 """
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -59,13 +58,3 @@ def read(bootstrap: str, topic: str, *, start: str | datetime = "beginning", fol
                 yield m
     finally:
         c.close()
-
-
-def read_until(bootstrap: str, topic: str, predicate: Callable[[list], bool], timeout: float = 30.0) -> list:
-    """Re-read ``topic`` from the beginning until ``predicate(messages)`` holds (tests, replay checks)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        msgs = list(read(bootstrap, topic))
-        if predicate(msgs) or time.monotonic() > deadline:
-            return msgs
-        time.sleep(0.3)

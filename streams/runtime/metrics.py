@@ -122,14 +122,3 @@ class Metrics:
         for refresh in list(self.refreshers):
             refresh(self)
         return generate_latest(self.registry).decode()
-
-
-def exported_names() -> set[str]:
-    """Every series name GET /metrics can show (histograms: _bucket, _sum, _count; counters: _total)."""
-    names = set()
-    for name, (kind, _, _) in SPECS.items():
-        if kind == "histogram":
-            names |= {name + "_bucket", name + "_sum", name + "_count"}
-        else:
-            names.add(name)
-    return names

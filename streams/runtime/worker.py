@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
@@ -294,7 +293,3 @@ def _first_offsets(batch: list[Message]) -> dict[tuple[str, int], int]:
 
 def fx_reader_group(group: str) -> str:
     return f"{group}.fx-reader"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -69,12 +69,6 @@ def check_member(member_id: str) -> None:
         raise BadRequest("member_id", "must be 1 to 64 of A-Z a-z 0-9 _ -")
 
 
-def wait_seconds() -> float:
-    """$HARMONY_API_WAIT_SECONDS, else 10 (checked by streams/runtime/settings.py)."""
-    from streams.runtime.settings import Settings
-    return Settings().api_wait_seconds
-
-
 class OfficeRoutes:
     def __init__(self, host, settings):
         self.host = host
@@ -101,10 +95,9 @@ class OfficeRoutes:
         request["harmony.audit"] = {"adjustment": result}
         return web.json_response(result, status=200 if result.get("outcome") else 202)
 
-    @staticmethod
-    def file_adjustment(c: OfficeClient, member_id: str, body: dict, operator: str) -> dict:
+    def file_adjustment(self, c: OfficeClient, member_id: str, body: dict, operator: str) -> dict:
         aid = c.adjust(member_id, body["points"], body["reason"], operator, body.get("note"), body.get("adjustment_id"))
-        return c.wait(c.adjustment_outcome, member_id, aid, timeout=wait_seconds()) or \
+        return c.wait(c.adjustment_outcome, member_id, aid, timeout=self.settings.api_wait_seconds) or \
             {"adjustment_id": aid, "member_id": member_id, "outcome": None, "reason": None}
 
     async def claim(self, request: web.Request) -> web.Response:
@@ -119,10 +112,9 @@ class OfficeRoutes:
         request["harmony.audit"] = {"claim": result}
         return web.json_response(result, status=200 if result.get("outcome") else 202)
 
-    @staticmethod
-    def file_claim(c: OfficeClient, member_id: str, body: dict) -> dict:
+    def file_claim(self, c: OfficeClient, member_id: str, body: dict) -> dict:
         cid = c.claim(member_id, body["source_id"], body.get("claim_id"))
-        return c.wait(c.claim_outcome, member_id, cid, timeout=wait_seconds()) or \
+        return c.wait(c.claim_outcome, member_id, cid, timeout=self.settings.api_wait_seconds) or \
             {"claim_id": cid, "member_id": member_id, "outcome": None, "reason": None}
 
     @staticmethod
